@@ -1,0 +1,247 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * The control lcore: frames addressed to the appliance (ARP, ICMP echo),
+ * neighbour resolution, config reload and the control socket. It never writes
+ * a worker's table; it publishes generations and sends through worker 0's
+ * from_ctrl ring (see eqx_control_send for why).
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <rte_cycles.h>
+
+#include "control.h"
+#include "dataplane.h"
+
+struct eqx_ctl_stats eqx_ctl_stats;
+
+/*
+ * Virtual ports expose as many TX queues as RX queues (net_af_packet's
+ * qpairs), and an RX queue that no worker polls would swallow the flows
+ * hashed to it; so instead of a TX queue of its own, the control lcore hands
+ * its frames to worker 0, which sends them on its queue with its next burst.
+ */
+int
+eqx_control_send(struct eqx_app *app, struct rte_mbuf *m)
+{
+	if (rte_ring_sp_enqueue(app->workers[0].from_ctrl, m) != 0) {
+		eqx_ctl_stats.tx_ring_full++;
+		rte_pktmbuf_free(m);
+		return -ENOBUFS;
+	}
+	eqx_ctl_stats.tx_packets++;
+	return 0;
+}
+
+static void
+handle_arp(struct eqx_app *app, struct rte_mbuf *m, const struct net_hdrs *h)
+{
+	const struct eqx_state *st = app->state;
+	const struct eqx_local *l;
+	struct net_arp a;
+	uint16_t p = m->port;
+	uint8_t *d;
+
+	if (net_arp_parse(rte_pktmbuf_mtod(m, const uint8_t *), rte_pktmbuf_data_len(m), h, &a) !=
+	    0) {
+		eqx_ctl_stats.arp_malformed++;
+		rte_pktmbuf_free(m);
+		return;
+	}
+	eqx_nh_rx_arp(app, p, &a);
+	if (a.op != NET_ARP_REQUEST) {
+		eqx_ctl_stats.arp_replies++;
+		rte_pktmbuf_free(m);
+		return;
+	}
+	/* Port addresses are answered on their own port, VIPs on every port. */
+	l = eqx_state_local(st, 4, (const uint8_t[16]){ a.tpa[0], a.tpa[1], a.tpa[2], a.tpa[3] });
+	if (l == NULL || (!l->is_vip && l->port != p)) {
+		eqx_ctl_stats.arp_not_ours++;
+		rte_pktmbuf_free(m);
+		return;
+	}
+	rte_pktmbuf_reset(m);
+	d = (uint8_t *)rte_pktmbuf_append(m, NET_ETH_MIN_FRAME);
+	if (d == NULL) {
+		rte_pktmbuf_free(m);
+		return;
+	}
+	net_arp_build(d, NET_ARP_REPLY, a.sha, app->ports[p].mac.addr_bytes, a.tpa, a.sha,
+		      a.spa);
+	m->port = p;
+	eqx_ctl_stats.arp_answered++;
+	eqx_control_send(app, m);
+}
+
+static void
+handle_icmp(struct eqx_app *app, struct rte_mbuf *m, const struct net_hdrs *h)
+{
+	uint16_t p = m->port;
+	uint32_t want = h->l2_len + h->l3_total;
+
+	if (h->family != 4 || h->dport >> 8 != 8 || h->frag != NET_FRAG_NONE) {
+		eqx_ctl_stats.icmp_ignored++;
+		rte_pktmbuf_free(m);
+		return;
+	}
+	if (rte_pktmbuf_pkt_len(m) > want)
+		rte_pktmbuf_trim(m, rte_pktmbuf_pkt_len(m) - want);
+	if (net_icmp4_echo_reply(rte_pktmbuf_mtod(m, uint8_t *), rte_pktmbuf_data_len(m), h,
+				 app->ports[p].mac.addr_bytes) != 0) {
+		eqx_ctl_stats.icmp_malformed++;
+		rte_pktmbuf_free(m);
+		return;
+	}
+	m->ol_flags = 0;
+	m->port = p;
+	eqx_ctl_stats.icmp_echo_replies++;
+	eqx_control_send(app, m);
+}
+
+void
+eqx_control_frame(struct eqx_app *app, struct rte_mbuf *m)
+{
+	struct net_hdrs h;
+
+	eqx_ctl_stats.rx_packets++;
+	if (net_parse(rte_pktmbuf_mtod(m, const uint8_t *), rte_pktmbuf_data_len(m), &h) !=
+	    NET_PARSE_OK) {
+		eqx_ctl_stats.unhandled++;
+		rte_pktmbuf_free(m);
+		return;
+	}
+	if (h.family == 0 && h.ethertype == NET_ETHERTYPE_ARP)
+		handle_arp(app, m, &h);
+	else if (h.l4_proto == NET_PROTO_ICMP)
+		handle_icmp(app, m, &h);
+	else {
+		eqx_ctl_stats.unhandled++;
+		rte_pktmbuf_free(m);
+	}
+}
+
+/* What a reload cannot change without a restart: ports, lcores, memory, socket. */
+static int
+restart_only_changed(const struct cfg *old, const struct cfg *new, struct cfg_errors *errs)
+{
+	unsigned int i;
+
+#define CHANGED(cond, path)                                                                   \
+	do {                                                                                  \
+		if (cond) {                                                                   \
+			if (errs->n < CFG_MAX_ERRORS)                                         \
+				snprintf(errs->msg[errs->n], sizeof(errs->msg[0]),            \
+					 "%s: changing it needs a restart", path);            \
+			errs->n++;                                                            \
+		}                                                                             \
+	} while (0)
+
+	CHANGED(strcmp(old->instance.name, new->instance.name) != 0, "instance.name");
+	CHANGED(old->n_eal != new->n_eal, "eal");
+	for (i = 0; i < old->n_eal && i < new->n_eal; i++)
+		CHANGED(strcmp(old->eal[i], new->eal[i]) != 0, "eal");
+	CHANGED(old->dataplane.workers != new->dataplane.workers, "dataplane.workers");
+	CHANGED(old->dataplane.flow_table_size != new->dataplane.flow_table_size,
+		"dataplane.flow_table_size");
+	CHANGED(old->dataplane.mbufs != new->dataplane.mbufs, "dataplane.mbufs");
+	CHANGED(strcmp(old->control.socket, new->control.socket) != 0, "control.socket");
+	CHANGED(old->n_ports != new->n_ports, "ports");
+	for (i = 0; i < old->n_ports && i < new->n_ports; i++) {
+		CHANGED(strcmp(old->ports[i].name, new->ports[i].name) != 0, "ports[].name");
+		CHANGED(strcmp(old->ports[i].device, new->ports[i].device) != 0,
+			"ports[].device");
+	}
+#undef CHANGED
+	return errs->n == 0 ? 0 : -EINVAL;
+}
+
+static char *
+errors_text(const struct cfg_errors *errs)
+{
+	size_t len = 0, off = 0;
+	unsigned int i, n = RTE_MIN(errs->n, (unsigned int)CFG_MAX_ERRORS);
+	char *s;
+
+	for (i = 0; i < n; i++)
+		len += strlen(errs->msg[i]) + 1;
+	s = malloc(len + 64);
+	if (s == NULL)
+		return NULL;
+	s[0] = '\0';
+	for (i = 0; i < n; i++)
+		off += (size_t)sprintf(s + off, "%s%s", i ? "\n" : "", errs->msg[i]);
+	if (errs->n > n)
+		sprintf(s + off, "\n(%u more errors)", errs->n - n);
+	return s;
+}
+
+int
+eqx_reload(struct eqx_app *app, char **err_text)
+{
+	struct cfg_errors *errs;
+	struct cfg *cfg;
+	int rc = -EINVAL;
+	unsigned int i;
+
+	errs = calloc(1, sizeof(*errs));
+	if (errs == NULL)
+		return -ENOMEM;
+	cfg = cfg_load_file(app->config_path, errs);
+	if (cfg != NULL && restart_only_changed(app->cfg, cfg, errs) == 0)
+		rc = eqx_state_apply(app, cfg, errs);
+	else
+		cfg_free(cfg);
+
+	if (rc == 0) {
+		rte_log_set_level_pattern("equinox.*", (uint32_t)app->cfg->log.level + 1);
+		EQX_LOG(NOTICE, ctl, "reloaded %s: generation %" PRIu64, app->config_path,
+			app->generation);
+		eqx_ctl_stats.reloads++;
+	} else {
+		for (i = 0; i < errs->n && i < CFG_MAX_ERRORS; i++)
+			EQX_LOG(ERR, ctl, "reload rejected: %s", errs->msg[i]);
+		EQX_LOG(ERR, ctl, "reload of %s rejected; generation %" PRIu64 " keeps running",
+			app->config_path, app->generation);
+		eqx_ctl_stats.reloads_rejected++;
+		if (err_text != NULL)
+			*err_text = errors_text(errs);
+	}
+	free(errs);
+	return rc;
+}
+
+int
+eqx_control_loop(struct eqx_app *app)
+{
+	struct rte_mbuf *pkts[EQX_BURST];
+	uint64_t next_timer = 0;
+	unsigned int w, i, n;
+
+	while (!app->quit) {
+		unsigned int got = 0;
+		uint64_t now;
+
+		for (w = 0; w < app->n_workers; w++) {
+			n = rte_ring_sc_dequeue_burst(app->workers[w].to_ctrl, (void **)pkts,
+						      EQX_BURST, NULL);
+			for (i = 0; i < n; i++)
+				eqx_control_frame(app, pkts[i]);
+			got += n;
+		}
+		now = rte_rdtsc();
+		if (now >= next_timer) {
+			eqx_nh_timer(app, now);
+			next_timer = now + app->tsc_hz / 10;
+		}
+		if (app->reload) {
+			app->reload = false;
+			eqx_reload(app, NULL);
+		}
+		/* Sleep in poll() unless frames are waiting. */
+		eqx_ctlsock_poll(app, got != 0 ? 0 : 1);
+	}
+	return 0;
+}

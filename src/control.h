@@ -1,0 +1,37 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/* The control lcore's own counters and its frame handler. */
+#ifndef EQX_CONTROL_H
+#define EQX_CONTROL_H
+
+#include "eqx.h"
+
+#define foreach_eqx_ctl_stat                        \
+	_(rx_packets)                               \
+	_(tx_packets)                               \
+	_(tx_ring_full)                             \
+	_(arp_answered)                             \
+	_(arp_replies)                              \
+	_(arp_not_ours)                             \
+	_(arp_malformed)                            \
+	_(icmp_echo_replies)                        \
+	_(icmp_ignored)                             \
+	_(icmp_malformed)                           \
+	_(unhandled)                                \
+	_(reloads)                                  \
+	_(reloads_rejected)                         \
+	_(ctl_requests)                             \
+	_(ctl_bad_requests)
+
+/* Written by the control lcore only. */
+struct eqx_ctl_stats {
+#define _(n) uint64_t n;
+	foreach_eqx_ctl_stat
+#undef _
+};
+
+extern struct eqx_ctl_stats eqx_ctl_stats;
+
+/* Handle one frame a worker passed up; takes ownership of m. */
+void eqx_control_frame(struct eqx_app *app, struct rte_mbuf *m);
+
+#endif /* EQX_CONTROL_H */

@@ -1,0 +1,48 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * One frame's way through a worker, apart from the poll loop so that the
+ * dataplane tests can drive it with constructed mbufs.
+ */
+#ifndef EQX_DATAPLANE_H
+#define EQX_DATAPLANE_H
+
+#include "eqx.h"
+
+/* A worker's view for one loop iteration, plus its TX buffers. */
+struct eqx_dp_ctx {
+	struct eqx_app *app;
+	struct eqx_worker *w;
+	const struct eqx_state *st;
+	const struct eqx_nh_table *nht;
+	uint32_t now;			/* seconds */
+	uint16_t ip_id;
+	uint16_t n_tx[EQX_MAX_PORTS];
+	struct rte_mbuf *tx[EQX_MAX_PORTS][EQX_BURST];
+};
+
+void eqx_dp_ctx_init(struct eqx_dp_ctx *c, struct eqx_app *app, struct eqx_worker *w);
+
+/* Classify and forward, hand to control, or drop one frame received on port index p. */
+void eqx_dp_process(struct eqx_dp_ctx *c, unsigned int p, struct rte_mbuf *m);
+
+/* Queue m for TX on port index p (flushed when the burst is full or by eqx_dp_flush). */
+void eqx_dp_tx(struct eqx_dp_ctx *c, unsigned int p, struct rte_mbuf *m);
+void eqx_dp_flush(struct eqx_dp_ctx *c);
+
+/* Open-addressing slot hash for the state's small lookup tables. */
+static inline uint32_t
+eqx_key_hash(uint8_t family, const uint8_t *addr, uint8_t proto, uint16_t port)
+{
+	uint32_t h = flow_hash_addr(family, addr);
+
+	h ^= ((uint32_t)proto << 16 | port) * 0x9e3779b1u;
+	return h ^ (h >> 15);
+}
+
+/* Lookups in a published state; NULL when absent. */
+const struct eqx_vip *eqx_state_vip(const struct eqx_state *st, uint8_t family,
+				    const uint8_t *addr, uint8_t proto, uint16_t port);
+const struct eqx_local *eqx_state_local(const struct eqx_state *st, uint8_t family,
+					const uint8_t *addr);
+
+#endif /* EQX_DATAPLANE_H */

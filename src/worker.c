@@ -1,0 +1,93 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * The worker lcore: rx burst -> parse -> classify -> balance -> encapsulate ->
+ * tx burst. No system call, lock, allocation or log line on the packet path;
+ * the only sleep is the idle back-off when a whole loop found nothing to do.
+ */
+#include <sys/prctl.h>
+
+#include <rte_cycles.h>
+#include <rte_ethdev.h>
+#include <rte_prefetch.h>
+
+#include "eqx.h"
+#include "dataplane.h"
+#include "maglev/maglev.h"
+
+/* Idle back-off: after this many empty loops start sleeping, doubling up to the cap. */
+#define EQX_IDLE_LOOPS 64
+#define EQX_IDLE_MAX_US 256
+#define EQX_AGE_BUCKETS 16
+
+int
+eqx_worker_main(void *arg)
+{
+	struct eqx_worker *w = arg;
+	struct eqx_app *app = &eqx;
+	struct eqx_dp_ctx ctx;
+	struct rte_mbuf *pkts[EQX_BURST];
+	unsigned int idle_loops = 0;
+	unsigned int sleep_us = 0;
+	uint64_t hz = app->tsc_hz;
+
+	/* The default 50 us timer slack would stretch every back-off sleep. */
+	prctl(PR_SET_TIMERSLACK, 1000UL, 0, 0, 0);
+	rte_rcu_qsbr_thread_register(app->qsbr, w->id);
+	rte_rcu_qsbr_thread_online(app->qsbr, w->id);
+	eqx_dp_ctx_init(&ctx, app, w);
+
+	EQX_LOG(INFO, lb, "worker %u polling on lcore %u", w->id, w->lcore);
+	while (!app->quit) {
+		unsigned int work = 0;
+		unsigned int p, i, n;
+		bool busy;
+
+		ctx.st = __atomic_load_n(&app->state, __ATOMIC_ACQUIRE);
+		ctx.nht = __atomic_load_n(&app->nh, __ATOMIC_ACQUIRE);
+		ctx.now = (uint32_t)(rte_rdtsc() / hz);
+
+		for (p = 0; p < app->n_ports; p++) {
+			n = rte_eth_rx_burst(app->ports[p].port_id, (uint16_t)w->id, pkts, EQX_BURST);
+			if (n == 0)
+				continue;
+			work += n;
+			for (i = 0; i < n && i < 4; i++)
+				rte_prefetch0(rte_pktmbuf_mtod(pkts[i], void *));
+			for (i = 0; i < n; i++) {
+				if (i + 4 < n)
+					rte_prefetch0(rte_pktmbuf_mtod(pkts[i + 4], void *));
+				eqx_dp_process(&ctx, p, pkts[i]);
+			}
+		}
+
+		n = rte_ring_sc_dequeue_burst(w->from_ctrl, (void **)pkts, EQX_BURST, NULL);
+		for (i = 0; i < n; i++)
+			eqx_dp_tx(&ctx, pkts[i]->port, pkts[i]);
+		w->stats.from_control += n;
+		work += n;
+
+		eqx_dp_flush(&ctx);
+		flow_age(w->flows, ctx.now, EQX_AGE_BUCKETS);
+		w->stats.loops++;
+		busy = ctx.st->cfg->dataplane.idle == CFG_IDLE_BUSY;
+
+		/* Nothing read from ctx.st / ctx.nht after this point. */
+		rte_rcu_qsbr_quiescent(app->qsbr, w->id);
+
+		if (work != 0 || busy) {
+			idle_loops = 0;
+			sleep_us = 0;
+			continue;
+		}
+		if (++idle_loops < EQX_IDLE_LOOPS)
+			continue;
+		sleep_us = sleep_us == 0 ? 1 : RTE_MIN(sleep_us * 2, (unsigned int)EQX_IDLE_MAX_US);
+		w->stats.idle_sleeps++;
+		rte_delay_us_sleep(sleep_us);
+	}
+
+	eqx_dp_flush(&ctx);
+	rte_rcu_qsbr_thread_offline(app->qsbr, w->id);
+	rte_rcu_qsbr_thread_unregister(app->qsbr, w->id);
+	return 0;
+}
