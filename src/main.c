@@ -25,14 +25,6 @@
 
 #define EXIT_CONFIG 2
 
-struct eqx_app eqx = {
-	.state_lock = PTHREAD_MUTEX_INITIALIZER,
-};
-
-RTE_LOG_REGISTER(eqx_logtype_main, equinox.main, INFO);
-RTE_LOG_REGISTER(eqx_logtype_lb, equinox.lb, INFO);
-RTE_LOG_REGISTER(eqx_logtype_ctl, equinox.ctl, INFO);
-
 static void
 usage(FILE *f)
 {
