@@ -31,6 +31,8 @@ bool maglev_is_prime(uint32_t n);
  * MAGLEV_EMPTY. Returns 0 or -EINVAL / -ENOMEM (the table is left untouched
  * on error). key_len must be 1..16 and no id may be MAGLEV_EMPTY. Equal
  * weights give every backend floor(size/n) or ceil(size/n) slots.
+ * Control-plane only (it allocates): about 1 ms for 65537 slots and 100
+ * backends, but seconds near MAGLEV_MAX_SIZE (the work grows as size*ln(size)).
  */
 int maglev_populate(const struct maglev_backend *b, unsigned int n, uint32_t *table,
 		    uint32_t size);

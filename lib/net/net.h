@@ -99,7 +99,11 @@ struct net_hdrs {
  * Parse Ethernet, up to two VLAN tags, IPv4 or IPv6 (with extension headers)
  * and the first bytes of TCP/UDP/ICMP. ARP frames stop after L2 (family 0,
  * ethertype ARP). Returns NET_PARSE_OK or an enum net_parse_err.
- * The IPv4 header checksum is verified.
+ * The IPv4 header checksum is verified. Bytes after the IP total length
+ * (Ethernet padding) are ignored; a total length above the bytes present is
+ * NET_ERR_IP4_BAD_TOTAL_LEN. At most 8 IPv6 extension headers are walked.
+ * Later fragments (NET_FRAG_LATER) have no L4 fields (ports and flags 0);
+ * other IP protocols parse with ports 0. On error h is partly filled.
  */
 int net_parse(const uint8_t *frame, uint32_t len, struct net_hdrs *h);
 

@@ -1,0 +1,779 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * lib/flow: the hash (fixed values, spread, avalanche), the table (insert,
+ * lookup, delete, load, cuckoo moves), timeouts and aging on a fake clock,
+ * and the eviction rules that keep a SYN flood away from established flows.
+ */
+#include <check.h>
+#include <errno.h>
+#include <stdalign.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "flow/flow.h"
+
+#define TCP 6
+#define UDP 17
+#define F_FIN 0x01
+#define F_SYN 0x02
+#define F_RST 0x04
+#define F_ACK 0x10
+
+static const struct flow_timeouts timeouts = {
+	.syn = 5, .established = 300, .closing = 10, .udp = 30,
+};
+
+/* Deterministic keys: the test must not depend on the run. */
+static uint64_t rng_state;
+
+static uint64_t
+rng(void)
+{
+	rng_state ^= rng_state << 13;
+	rng_state ^= rng_state >> 7;
+	rng_state ^= rng_state << 17;
+	return rng_state;
+}
+
+static void
+rand_key(struct flow_key *k, bool v6)
+{
+	uint64_t r;
+	unsigned int i;
+
+	memset(k, 0, sizeof(*k));
+	k->family = v6 ? 6 : 4;
+	k->proto = TCP;
+	r = rng();
+	k->sport = (uint16_t)r;
+	k->dport = (uint16_t)(r >> 16);
+	for (i = 0; i < (v6 ? 16u : 4u); i++) {
+		r = rng();
+		k->src[i] = (uint8_t)r;
+		k->dst[i] = (uint8_t)(r >> 8);
+	}
+}
+
+/* Client 10.0.0.0/16 with port i to one VIP: keys that differ in few bits. */
+static void
+seq_key(struct flow_key *k, uint32_t i)
+{
+	memset(k, 0, sizeof(*k));
+	k->family = 4;
+	k->proto = TCP;
+	k->src[0] = 10;
+	k->src[2] = (uint8_t)(i >> 24);
+	k->src[3] = (uint8_t)(i >> 16);
+	k->sport = (uint16_t)i;
+	k->dport = 443;
+	k->dst[0] = 192;
+	k->dst[1] = 0;
+	k->dst[2] = 2;
+	k->dst[3] = 1;
+}
+
+static struct flow_table *
+new_table_to(uint32_t n, void **mem, const struct flow_timeouts *to)
+{
+	size_t sz = flow_table_memsize(n);
+	struct flow_table *t;
+
+	*mem = aligned_alloc(64, (sz + 63) & ~(size_t)63);
+	ck_assert_ptr_nonnull(*mem);
+	t = flow_table_init(*mem, sz, n, to);
+	ck_assert_ptr_nonnull(t);
+	return t;
+}
+
+static struct flow_table *
+new_table(uint32_t n, void **mem)
+{
+	return new_table_to(n, mem, &timeouts);
+}
+
+static struct flow_entry *
+lookup(struct flow_table *t, const struct flow_key *k, uint32_t now)
+{
+	return flow_lookup(t, k, flow_hash(k), now);
+}
+
+static struct flow_entry *
+insert(struct flow_table *t, const struct flow_key *k, uint32_t now, bool syn_only)
+{
+	return flow_insert(t, k, flow_hash(k), now, syn_only);
+}
+
+static double
+now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1e9 + ts.tv_nsec;
+}
+
+START_TEST(test_entry_layout)
+{
+	ck_assert_uint_eq(sizeof(struct flow_key), 40);
+	ck_assert_uint_eq(sizeof(struct flow_entry), 64);
+	ck_assert_uint_eq(alignof(struct flow_entry), 64);
+}
+END_TEST
+
+START_TEST(test_memsize_init)
+{
+	size_t hdr = flow_table_memsize(4) - 4 * sizeof(struct flow_entry);
+	struct flow_table *t;
+	uint8_t *mem;
+
+	ck_assert_uint_eq(hdr % 64, 0);
+	ck_assert_uint_eq(flow_table_memsize(0), hdr + 4 * 64);
+	ck_assert_uint_eq(flow_table_memsize(1), hdr + 4 * 64);
+	ck_assert_uint_eq(flow_table_memsize(5), hdr + 8 * 64);
+	ck_assert_uint_eq(flow_table_memsize(1000), hdr + 1024 * 64);
+	ck_assert_uint_eq(flow_table_memsize(1024), hdr + 1024 * 64);
+	ck_assert_uint_eq(flow_table_memsize((1u << 31) + 1), 0);
+
+	mem = aligned_alloc(64, hdr + 1024 * 64 + 64);
+	ck_assert_ptr_nonnull(mem);
+	memset(mem, 0xa5, hdr + 1024 * 64 + 64);
+	errno = 0;
+	ck_assert_ptr_null(flow_table_init(mem + 8, hdr + 1024 * 64, 1000, &timeouts));
+	ck_assert_int_eq(errno, EINVAL);
+	errno = 0;
+	ck_assert_ptr_null(flow_table_init(mem, hdr + 1024 * 64 - 1, 1000, &timeouts));
+	ck_assert_int_eq(errno, EINVAL);
+	errno = 0;
+	ck_assert_ptr_null(flow_table_init(mem, hdr + 1024 * 64, 1000, NULL));
+	ck_assert_int_eq(errno, EINVAL);
+	errno = 0;
+	ck_assert_ptr_null(flow_table_init(NULL, hdr + 1024 * 64, 1000, &timeouts));
+	ck_assert_int_eq(errno, EINVAL);
+
+	t = flow_table_init(mem, hdr + 1024 * 64, 1000, &timeouts);
+	ck_assert_ptr_eq(t, mem);
+	ck_assert_uint_eq(flow_table_capacity(t), 1024);
+	ck_assert_uint_eq(flow_table_count(t), 0);
+	ck_assert_uint_eq(flow_table_stats(t)->inserts, 0);
+	/* A bigger area is fine; the table uses what memsize said. */
+	t = flow_table_init(mem, hdr + 1024 * 64 + 64, 1000, &timeouts);
+	ck_assert_ptr_nonnull(t);
+	free(mem);
+}
+END_TEST
+
+START_TEST(test_insert_lookup_delete)
+{
+	struct flow_key k4, k6, other;
+	struct flow_entry *e4, *e6;
+	struct flow_table *t;
+	void *mem;
+
+	rng_state = 1;
+	t = new_table(1024, &mem);
+	rand_key(&k4, false);
+	rand_key(&k6, true);
+	k6.proto = UDP;
+	rand_key(&other, false);
+
+	ck_assert_ptr_null(lookup(t, &k4, 100));
+	e4 = insert(t, &k4, 100, true);
+	ck_assert_ptr_nonnull(e4);
+	ck_assert_mem_eq(&e4->key, &k4, sizeof(k4));
+	ck_assert_uint_eq(e4->last_seen, 100);
+	ck_assert_uint_eq(e4->state, FLOW_STATE_SYN);
+	ck_assert_uint_eq(e4->backend, 0);
+	ck_assert_uint_ne(e4->hash, 0);
+	e4->backend = 7;
+	e4->vip = 3;
+	e6 = insert(t, &k6, 100, false);
+	ck_assert_ptr_nonnull(e6);
+	ck_assert_uint_eq(e6->state, FLOW_STATE_UDP);
+	e6->backend = 9;
+	ck_assert_uint_eq(flow_table_count(t), 2);
+	ck_assert_uint_eq(flow_table_stats(t)->inserts, 2);
+
+	ck_assert_ptr_eq(lookup(t, &k4, 101), e4);
+	ck_assert_ptr_eq(lookup(t, &k6, 101), e6);
+	ck_assert_uint_eq(lookup(t, &k4, 101)->backend, 7);
+	ck_assert_uint_eq(lookup(t, &k6, 101)->backend, 9);
+	ck_assert_ptr_null(lookup(t, &other, 101));
+	/* The same key with another hash lands elsewhere: not found. */
+	ck_assert_ptr_null(flow_lookup(t, &k4, flow_hash(&k4) ^ 0x80000000u, 101));
+
+	flow_delete(t, e4);
+	ck_assert_ptr_null(lookup(t, &k4, 101));
+	ck_assert_ptr_eq(lookup(t, &k6, 101), e6);
+	ck_assert_uint_eq(flow_table_count(t), 1);
+	flow_delete(t, e4);	/* twice is harmless */
+	ck_assert_uint_eq(flow_table_count(t), 1);
+	flow_delete(t, e6);
+	ck_assert_ptr_null(lookup(t, &k6, 101));
+	ck_assert_uint_eq(flow_table_count(t), 0);
+	free(mem);
+}
+END_TEST
+
+START_TEST(test_hash_zero)
+{
+	struct flow_key a, b;
+	struct flow_table *t;
+	void *mem;
+
+	/* Any caller hash works, 0 included; 0 and 1 share a signature. */
+	rng_state = 2;
+	t = new_table(64, &mem);
+	rand_key(&a, false);
+	rand_key(&b, false);
+	ck_assert_ptr_nonnull(flow_insert(t, &a, 0, 1, true));
+	ck_assert_ptr_nonnull(flow_insert(t, &b, 1, 1, true));
+	ck_assert_ptr_nonnull(flow_lookup(t, &a, 0, 1));
+	ck_assert_ptr_nonnull(flow_lookup(t, &b, 1, 1));
+	ck_assert_mem_eq(&flow_lookup(t, &b, 1, 1)->key, &b, sizeof(b));
+	ck_assert_uint_eq(flow_table_count(t), 2);
+	free(mem);
+}
+END_TEST
+
+/*
+ * The hash is part of the cluster's protocol (instances must agree on flow
+ * owners): these values were computed once, agree with a Python model of the
+ * same function, and must never change silently.
+ */
+START_TEST(test_hash_fixed)
+{
+	static const uint8_t a6[16] = { 0x20, 0x01, 0x0d, 0xb8, [15] = 1 };
+	struct flow_key k;
+
+	memset(&k, 0, sizeof(k));
+	k.family = 4;
+	k.proto = TCP;
+	k.sport = 12345;
+	k.dport = 80;
+	k.src[0] = 10;
+	k.src[3] = 1;
+	k.dst[0] = 10;
+	k.dst[3] = 2;
+	ck_assert_uint_eq(flow_hash(&k), 0x2c424e27);
+	k.family = 6;
+	memcpy(k.src, a6, 16);
+	ck_assert_uint_eq(flow_hash(&k), 0xe85e6b62);
+	ck_assert_uint_eq(flow_hash_addr(6, a6), 0x4e34ec5d);
+	ck_assert_uint_eq(flow_hash_addr(4, k.dst), 0xccab45cf);
+}
+END_TEST
+
+START_TEST(test_hash_addr)
+{
+	uint8_t a[16] = { 192, 0, 2, 1 };
+	uint8_t b[16] = { 192, 0, 2, 1, 0xff, 0xff };
+	uint32_t h;
+
+	/* Bytes after an IPv4 address do not count. */
+	ck_assert_uint_eq(flow_hash_addr(4, a), flow_hash_addr(4, b));
+	ck_assert_uint_ne(flow_hash_addr(6, a), flow_hash_addr(6, b));
+	ck_assert_uint_ne(flow_hash_addr(4, a), flow_hash_addr(6, a));
+	h = flow_hash_addr(4, a);
+	a[3] = 2;
+	ck_assert_uint_ne(flow_hash_addr(4, a), h);
+}
+END_TEST
+
+/*
+ * Chi-square of hash & (bins - 1) over n keys, divided by its degrees of
+ * freedom: about 1 +- sqrt(2 / bins) for a uniform hash.
+ */
+enum chi2_keys { KEYS_RANDOM, KEYS_SEQUENTIAL, KEYS_ADDR4 };
+
+static double
+chi2_per_df(uint32_t n, enum chi2_keys what)
+{
+	enum { BINS = 1 << 16 };
+	static uint32_t bins[BINS];
+	struct flow_key k;
+	double chi2 = 0, expect = (double)n / BINS, d;
+	uint32_t i, h;
+
+	memset(bins, 0, sizeof(bins));
+	for (i = 0; i < n; i++) {
+		if (what == KEYS_SEQUENTIAL) {
+			seq_key(&k, i);
+			h = flow_hash(&k);
+		} else if (what == KEYS_ADDR4) {
+			/* Clients 10.0.0.0/12, one after the other. */
+			seq_key(&k, 0);
+			k.src[1] = (uint8_t)(i >> 16);
+			k.src[2] = (uint8_t)(i >> 8);
+			k.src[3] = (uint8_t)i;
+			h = flow_hash_addr(4, k.src);
+		} else {
+			rand_key(&k, i & 1);
+			h = flow_hash(&k);
+		}
+		bins[h & (BINS - 1)]++;
+	}
+	for (i = 0; i < BINS; i++) {
+		d = bins[i] - expect;
+		chi2 += d * d / expect;
+	}
+	return chi2 / (BINS - 1);
+}
+
+START_TEST(test_hash_spread)
+{
+	double r, s, a;
+
+	rng_state = 3;
+	r = chi2_per_df(1000000, KEYS_RANDOM);
+	s = chi2_per_df(1000000, KEYS_SEQUENTIAL);
+	a = chi2_per_df(1000000, KEYS_ADDR4);
+	printf("flow_hash chi2/df over 2^16 bins, 1M keys: random %.4f, sequential %.4f, "
+	       "addresses %.4f\n", r, s, a);
+	/* sqrt(2 / 65535) = 0.0055: these bounds are over 5 sigma. */
+	ck_assert_double_ge(r, 0.97);
+	ck_assert_double_le(r, 1.03);
+	ck_assert_double_ge(s, 0.97);
+	ck_assert_double_le(s, 1.03);
+	ck_assert_double_ge(a, 0.97);
+	ck_assert_double_le(a, 1.03);
+}
+END_TEST
+
+START_TEST(test_hash_avalanche)
+{
+	enum { N = 2000 };
+	static uint32_t flips[320][32];
+	struct flow_key k, k2;
+	uint32_t h, d, i, bit, o;
+	double p, worst = 0, mean = 0, ns;
+
+	rng_state = 4;
+	memset(flips, 0, sizeof(flips));
+	for (i = 0; i < N; i++) {
+		rand_key(&k, i & 1);
+		h = flow_hash(&k);
+		for (bit = 0; bit < 320; bit++) {
+			k2 = k;
+			((uint8_t *)&k2)[bit / 8] ^= (uint8_t)(1u << (bit % 8));
+			d = h ^ flow_hash(&k2);
+			for (o = 0; o < 32; o++)
+				flips[bit][o] += d >> o & 1;
+		}
+	}
+	for (bit = 0; bit < 320; bit++) {
+		for (o = 0; o < 32; o++) {
+			p = (double)flips[bit][o] / N;
+			mean += p;
+			if (p - 0.5 > worst || 0.5 - p > worst)
+				worst = p > 0.5 ? p - 0.5 : 0.5 - p;
+		}
+	}
+	mean /= 320 * 32;
+	/* One input bit flips each output bit with probability 1/2 +- 0.011. */
+	ck_assert_double_ge(mean, 0.49);
+	ck_assert_double_le(mean, 0.51);
+	ck_assert_double_le(worst, 0.06);
+
+	ns = now_ns();
+	h = 0;
+	for (i = 0; i < 10000000; i++) {
+		k.sport = (uint16_t)i;
+		h += flow_hash(&k);
+	}
+	ns = (now_ns() - ns) / 1e7;
+	printf("flow_hash avalanche: mean flip %.4f, worst bias %.4f; %.2f ns/hash (%u)\n",
+	       mean, worst, ns, h & 1);
+}
+END_TEST
+
+START_TEST(test_fill_90)
+{
+	enum { N = 1 << 16 };
+	uint32_t n = N * 9 / 10, i;
+	const struct flow_stats *st;
+	struct flow_key *keys;
+	struct flow_entry *e;
+	struct flow_table *t;
+	double ns;
+	void *mem;
+
+	rng_state = 5;
+	t = new_table(N, &mem);
+	st = flow_table_stats(t);
+	keys = malloc(sizeof(*keys) * N * 2);
+	ck_assert_ptr_nonnull(keys);
+	for (i = 0; i < N * 2; i++)
+		rand_key(&keys[i], i & 1);
+
+	/* No ck_assert inside the timed loop: check marks each one with I/O. */
+	ns = now_ns();
+	for (i = 0; i < n; i++) {
+		e = insert(t, &keys[i], 1, true);
+		if (e == NULL)
+			break;
+		e->backend = i;
+	}
+	ns = (now_ns() - ns) / n;
+	ck_assert_uint_eq(i, n);
+	ck_assert_uint_eq(st->full, 0);
+	ck_assert_uint_eq(st->evictions, 0);
+	ck_assert_uint_eq(flow_table_count(t), n);
+	/* Every entry survived the moves, with what the caller stored in it. */
+	for (i = 0; i < n; i++) {
+		e = lookup(t, &keys[i], 2);
+		ck_assert_ptr_nonnull(e);
+		ck_assert_uint_eq(e->backend, i);
+		ck_assert_mem_eq(&e->key, &keys[i], sizeof(keys[i]));
+	}
+	for (i = n; i < N * 2; i++)
+		ck_assert_ptr_null(lookup(t, &keys[i], 2));
+	printf("flow table 90%% of %u: %.0f ns/insert", N, ns);
+
+	/* How far it goes before an insert finds no room, for the log. */
+	for (i = n; i < N * 2; i++) {
+		ck_assert_ptr_nonnull(insert(t, &keys[i], 1, true));
+		if (st->evictions > 0)
+			break;
+	}
+	printf(", first eviction at %.2f%% load\n", 100.0 * (flow_table_count(t) + 1) / N);
+	free(keys);
+	free(mem);
+}
+END_TEST
+
+START_TEST(test_timeouts)
+{
+	struct flow_key k;
+	struct flow_entry *e;
+	struct flow_table *t;
+	void *mem;
+
+	rng_state = 6;
+	t = new_table(64, &mem);
+	rand_key(&k, false);
+
+	/* SYN: 5 s. Not expired at exactly the timeout, expired one later. */
+	e = insert(t, &k, 100, true);
+	ck_assert_uint_eq(e->state, FLOW_STATE_SYN);
+	ck_assert_ptr_eq(lookup(t, &k, 105), e);
+	ck_assert_ptr_null(lookup(t, &k, 106));
+	ck_assert_uint_eq(flow_table_count(t), 0);
+	ck_assert_uint_eq(flow_table_stats(t)->expired, 1);
+
+	/* Established: 300 s, refreshed by each packet. */
+	e = insert(t, &k, 200, true);
+	flow_touch(e, F_SYN, 203);
+	ck_assert_uint_eq(e->state, FLOW_STATE_SYN);
+	flow_touch(e, F_SYN | F_ACK, 204);
+	ck_assert_uint_eq(e->state, FLOW_STATE_SYN);
+	flow_touch(e, F_ACK, 205);
+	ck_assert_uint_eq(e->state, FLOW_STATE_EST);
+	ck_assert_uint_eq(e->last_seen, 205);
+	ck_assert_ptr_eq(lookup(t, &k, 505), e);
+	flow_touch(e, F_ACK, 505);
+	ck_assert_ptr_eq(lookup(t, &k, 805), e);
+	flow_touch(e, F_SYN, 805);
+	ck_assert_uint_eq(e->state, FLOW_STATE_EST);
+	ck_assert_ptr_null(lookup(t, &k, 1106));
+
+	/* Closing: 10 s after FIN or RST; a new SYN reuses the tuple. */
+	e = insert(t, &k, 2000, false);
+	ck_assert_uint_eq(e->state, FLOW_STATE_EST);
+	flow_touch(e, F_FIN | F_ACK, 2001);
+	ck_assert_uint_eq(e->state, FLOW_STATE_CLOSING);
+	flow_touch(e, F_ACK, 2002);
+	ck_assert_uint_eq(e->state, FLOW_STATE_CLOSING);
+	ck_assert_ptr_eq(lookup(t, &k, 2012), e);
+	flow_touch(e, F_SYN, 2012);
+	ck_assert_uint_eq(e->state, FLOW_STATE_SYN);
+	flow_touch(e, F_RST, 2013);
+	ck_assert_uint_eq(e->state, FLOW_STATE_CLOSING);
+	ck_assert_ptr_null(lookup(t, &k, 2024));
+
+	/* UDP: 30 s, whatever the flags say. */
+	k.proto = UDP;
+	e = insert(t, &k, 3000, true);
+	ck_assert_uint_eq(e->state, FLOW_STATE_UDP);
+	flow_touch(e, F_FIN, 3001);
+	ck_assert_uint_eq(e->state, FLOW_STATE_UDP);
+	ck_assert_ptr_eq(lookup(t, &k, 3031), e);
+	ck_assert_ptr_null(lookup(t, &k, 3032));
+
+	/* The caller's clock may wrap. */
+	k.proto = TCP;
+	e = insert(t, &k, UINT32_MAX - 2, false);
+	ck_assert_ptr_eq(lookup(t, &k, 200), e);
+	ck_assert_ptr_null(lookup(t, &k, 298));
+	/* A last_seen a little ahead of now is fresh, not ancient. */
+	e = insert(t, &k, 5000, true);
+	ck_assert_ptr_eq(lookup(t, &k, 4990), e);
+	ck_assert_uint_eq(flow_table_stats(t)->expired, 5);
+	free(mem);
+}
+END_TEST
+
+START_TEST(test_expired_slot_reused)
+{
+	struct flow_key k[9];
+	struct flow_table *t;
+	unsigned int i;
+	void *mem;
+
+	/* 8 entries, 2 buckets: every key may use all of the table. */
+	rng_state = 7;
+	t = new_table(8, &mem);
+	for (i = 0; i < 9; i++)
+		rand_key(&k[i], false);
+	for (i = 0; i < 8; i++)
+		ck_assert_ptr_nonnull(insert(t, &k[i], 10, false));
+	ck_assert_uint_eq(flow_table_count(t), 8);
+	/* k[0..7] are established (300 s); at 311 all have expired. */
+	ck_assert_ptr_nonnull(insert(t, &k[8], 311, true));
+	ck_assert_uint_eq(flow_table_stats(t)->evictions, 0);
+	ck_assert_uint_eq(flow_table_stats(t)->expired, 1);
+	ck_assert_uint_eq(flow_table_count(t), 8);
+	free(mem);
+}
+END_TEST
+
+START_TEST(test_age_incremental)
+{
+	enum { N = 1024, STEP = 16 };
+	uint32_t i, freed, total = 0, calls = 0, n_expiring = 0;
+	struct flow_key keys[600];
+	struct flow_entry *e;
+	struct flow_table *t;
+	void *mem;
+
+	rng_state = 8;
+	t = new_table(N, &mem);
+	for (i = 0; i < 600; i++) {
+		rand_key(&keys[i], i & 1);
+		e = insert(t, &keys[i], 1000, i % 2 == 0);
+		ck_assert_ptr_nonnull(e);
+		/* Odd ones are established (300 s), even ones SYN (5 s). */
+		if (i % 2 == 0)
+			n_expiring++;
+	}
+	ck_assert_uint_eq(flow_age(t, 1005, N), 0);
+	/* A quarter of the table at most per call, never all at once. */
+	while (total < n_expiring) {
+		freed = flow_age(t, 1010, STEP);
+		ck_assert_uint_le(freed, STEP * 4);
+		total += freed;
+		calls++;
+		ck_assert_uint_le(calls, N / 4 / STEP);
+	}
+	ck_assert_uint_eq(total, n_expiring);
+	ck_assert_uint_eq(flow_table_count(t), 600 - n_expiring);
+	ck_assert_uint_eq(flow_table_stats(t)->expired, n_expiring);
+	/* It wraps around and finds nothing more to free. */
+	for (i = 0; i < 2 * N / 4 / STEP; i++)
+		ck_assert_uint_eq(flow_age(t, 1010, STEP), 0);
+	for (i = 1; i < 600; i += 2)
+		ck_assert_ptr_nonnull(lookup(t, &keys[i], 1010));
+	/* Asking for more buckets than there are looks at each once. */
+	ck_assert_uint_eq(flow_age(t, 1400, UINT32_MAX), 300);
+	ck_assert_uint_eq(flow_table_count(t), 0);
+	free(mem);
+}
+END_TEST
+
+START_TEST(test_syn_flood_spares_established)
+{
+	enum { N = 4096, FLOOD = 100000 };
+	const struct flow_stats *st;
+	struct flow_key *keys, k;
+	uint64_t evictions, full;
+	uint32_t i, n_live = 0, n_new = 0;
+	struct flow_table *t;
+	bool *live;
+	void *mem;
+
+	rng_state = 9;
+	t = new_table(N, &mem);
+	st = flow_table_stats(t);
+	keys = malloc(sizeof(*keys) * N * 8);
+	live = calloc(N * 8, sizeof(*live));
+	ck_assert_ptr_nonnull(keys);
+	ck_assert_ptr_nonnull(live);
+	/* Mid-connection packets fill the table with established flows. */
+	for (i = 0; i < N * 8; i++) {
+		rand_key(&keys[i], i & 1);
+		ck_assert_ptr_nonnull(insert(t, &keys[i], 100 + i / 1024, false));
+	}
+	for (i = 0; i < N * 8; i++) {
+		live[i] = lookup(t, &keys[i], 140) != NULL;
+		n_live += live[i];
+	}
+	ck_assert_uint_eq(n_live, flow_table_count(t));
+	ck_assert_uint_eq(n_live, N);
+
+	evictions = st->evictions;
+	full = st->full;
+	for (i = 0; i < FLOOD; i++) {
+		rand_key(&k, i & 1);
+		if (insert(t, &k, 150, true) != NULL)
+			n_new++;
+	}
+	ck_assert_uint_eq(st->evictions, evictions);
+	ck_assert_uint_eq(st->full - full, FLOOD - n_new);
+	ck_assert_uint_gt(st->full - full, FLOOD * 9 / 10);
+	for (i = 0; i < N * 8; i++) {
+		if (live[i])
+			ck_assert_ptr_nonnull(lookup(t, &keys[i], 160));
+	}
+	printf("SYN flood: %u SYNs, %u took a free slot, %llu refused, 0 evicted\n",
+	       FLOOD, n_new, (unsigned long long)(st->full - full));
+	free(live);
+	free(keys);
+	free(mem);
+}
+END_TEST
+
+START_TEST(test_syn_flood_evicts_oldest_syn)
+{
+	static const struct flow_timeouts slow = {
+		.syn = 1000, .established = 1000, .closing = 1000, .udp = 1000,
+	};
+	const struct flow_stats *st;
+	struct flow_key k[24];
+	struct flow_table *t;
+	unsigned int i, j;
+	void *mem;
+
+	/* 2 buckets: every key's two buckets are the whole table. */
+	rng_state = 10;
+	t = new_table_to(8, &mem, &slow);
+	st = flow_table_stats(t);
+	for (i = 0; i < 24; i++)
+		rand_key(&k[i], i & 1);
+	for (i = 0; i < 8; i++)
+		ck_assert_ptr_nonnull(insert(t, &k[i], 1000 + i, true));
+	ck_assert_uint_eq(flow_table_count(t), 8);
+	/* Each new SYN pushes out the oldest SYN. */
+	for (i = 8; i < 16; i++) {
+		ck_assert_ptr_nonnull(insert(t, &k[i], 1000 + i, true));
+		for (j = 0; j <= i; j++) {
+			if (j <= i - 8)
+				ck_assert_ptr_null(lookup(t, &k[j], 1000 + i));
+			else
+				ck_assert_ptr_nonnull(lookup(t, &k[j], 1000 + i));
+		}
+	}
+	ck_assert_uint_eq(st->evictions, 8);
+	ck_assert_uint_eq(st->full, 0);
+
+	/* k[8..11] become established; they are now the oldest entries. */
+	for (i = 8; i < 12; i++)
+		flow_touch(lookup(t, &k[i], 1020), F_ACK, 1020 + i - 8);
+	for (i = 12; i < 16; i++)
+		flow_touch(lookup(t, &k[i], 1021), F_SYN, 1021 + i);
+	/* SYNs evict only the SYN entries, oldest first, then are refused. */
+	for (i = 16; i < 20; i++) {
+		ck_assert_ptr_nonnull(insert(t, &k[i], 1040, true));
+		ck_assert_ptr_null(lookup(t, &k[i - 4], 1040));
+	}
+	for (i = 16; i < 20; i++)
+		flow_touch(lookup(t, &k[i], 1040), F_ACK, 1040);
+	ck_assert_ptr_null(insert(t, &k[20], 1041, true));
+	ck_assert_uint_eq(st->full, 1);
+	ck_assert_uint_eq(st->evictions, 12);
+	for (i = 8; i < 12; i++)
+		ck_assert_ptr_nonnull(lookup(t, &k[i], 1041));
+
+	/* A mid-connection packet of a new flow takes the least recently seen. */
+	ck_assert_ptr_nonnull(insert(t, &k[21], 1042, false));
+	ck_assert_uint_eq(st->evictions, 13);
+	ck_assert_ptr_null(lookup(t, &k[8], 1042));
+	for (i = 9; i < 12; i++)
+		ck_assert_ptr_nonnull(lookup(t, &k[i], 1042));
+	free(mem);
+}
+END_TEST
+
+START_TEST(test_flush)
+{
+	struct flow_key keys[1000];
+	struct flow_entry *e;
+	struct flow_table *t;
+	uint32_t i;
+	void *mem;
+
+	rng_state = 11;
+	t = new_table(2048, &mem);
+	for (i = 0; i < 1000; i++) {
+		rand_key(&keys[i], i & 1);
+		e = insert(t, &keys[i], 1, false);
+		ck_assert_ptr_nonnull(e);
+		e->backend = i % 10;
+	}
+	ck_assert_uint_eq(flow_flush(t, 3), 100);
+	ck_assert_uint_eq(flow_table_count(t), 900);
+	for (i = 0; i < 1000; i++) {
+		e = lookup(t, &keys[i], 2);
+		if (i % 10 == 3)
+			ck_assert_ptr_null(e);
+		else
+			ck_assert_ptr_nonnull(e);
+	}
+	ck_assert_uint_eq(flow_flush(t, 3), 0);
+	ck_assert_uint_eq(flow_flush(t, UINT32_MAX), 900);
+	ck_assert_uint_eq(flow_table_count(t), 0);
+	for (i = 0; i < 1000; i++)
+		ck_assert_ptr_null(lookup(t, &keys[i], 2));
+	free(mem);
+}
+END_TEST
+
+static Suite *
+flow_suite(void)
+{
+	Suite *s = suite_create("flow");
+	TCase *tc;
+
+	tc = tcase_create("hash");
+	tcase_set_timeout(tc, 60);
+	tcase_add_test(tc, test_hash_fixed);
+	tcase_add_test(tc, test_hash_addr);
+	tcase_add_test(tc, test_hash_spread);
+	tcase_add_test(tc, test_hash_avalanche);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("table");
+	tcase_set_timeout(tc, 60);
+	tcase_add_test(tc, test_entry_layout);
+	tcase_add_test(tc, test_memsize_init);
+	tcase_add_test(tc, test_insert_lookup_delete);
+	tcase_add_test(tc, test_hash_zero);
+	tcase_add_test(tc, test_fill_90);
+	tcase_add_test(tc, test_flush);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("aging");
+	tcase_add_test(tc, test_timeouts);
+	tcase_add_test(tc, test_expired_slot_reused);
+	tcase_add_test(tc, test_age_incremental);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("eviction");
+	tcase_set_timeout(tc, 60);
+	tcase_add_test(tc, test_syn_flood_spares_established);
+	tcase_add_test(tc, test_syn_flood_evicts_oldest_syn);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int
+main(void)
+{
+	SRunner *sr = srunner_create(flow_suite());
+	int failed;
+
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
