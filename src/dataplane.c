@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include <rte_ethdev.h>
+#include <rte_prefetch.h>
 
 #include "dataplane.h"
 #include "maglev/maglev.h"
@@ -311,4 +312,19 @@ eqx_dp_process(struct eqx_dp_ctx *c, unsigned int p, struct rte_mbuf *m)
 		return;
 	}
 	drop(c, local->is_vip ? EQX_DROP_VIP_NO_SERVICE : EQX_DROP_LOCAL_UNSUPPORTED, m);
+}
+
+void
+eqx_dp_process_burst(struct eqx_dp_ctx *c, unsigned int p, struct rte_mbuf **pkts,
+		     unsigned int n)
+{
+	unsigned int i;
+
+	for (i = 0; i < n && i < 4; i++)
+		rte_prefetch0(rte_pktmbuf_mtod(pkts[i], void *));
+	for (i = 0; i < n; i++) {
+		if (i + 4 < n)
+			rte_prefetch0(rte_pktmbuf_mtod(pkts[i + 4], void *));
+		eqx_dp_process(c, p, pkts[i]);
+	}
 }

@@ -25,6 +25,17 @@ void eqx_dp_ctx_init(struct eqx_dp_ctx *c, struct eqx_app *app, struct eqx_worke
 /* Classify and forward, hand to control, or drop one frame received on port index p. */
 void eqx_dp_process(struct eqx_dp_ctx *c, unsigned int p, struct rte_mbuf *m);
 
+/* The same for a burst of frames from one port (the worker's entry point). */
+void eqx_dp_process_burst(struct eqx_dp_ctx *c, unsigned int p, struct rte_mbuf **pkts,
+			  unsigned int n);
+
+/*
+ * One iteration of a worker's poll loop: every port's RX queue, the control
+ * lcore's frames, TX flush, a slice of flow ageing. Returns the frames handled.
+ * The benchmark calls exactly this.
+ */
+unsigned int eqx_worker_poll(struct eqx_dp_ctx *c);
+
 /* Queue m for TX on port index p (flushed when the burst is full or by eqx_dp_flush). */
 void eqx_dp_tx(struct eqx_dp_ctx *c, unsigned int p, struct rte_mbuf *m);
 void eqx_dp_flush(struct eqx_dp_ctx *c);

@@ -8,7 +8,6 @@
 
 #include <rte_cycles.h>
 #include <rte_ethdev.h>
-#include <rte_prefetch.h>
 
 #include "eqx.h"
 #include "dataplane.h"
@@ -19,16 +18,47 @@
 #define EQX_IDLE_MAX_US 256
 #define EQX_AGE_BUCKETS 16
 
+unsigned int
+eqx_worker_poll(struct eqx_dp_ctx *ctx)
+{
+	struct eqx_app *app = ctx->app;
+	struct eqx_worker *w = ctx->w;
+	struct rte_mbuf *pkts[EQX_BURST];
+	unsigned int work = 0;
+	unsigned int p, i, n;
+
+	ctx->st = __atomic_load_n(&app->state, __ATOMIC_ACQUIRE);
+	ctx->nht = __atomic_load_n(&app->nh, __ATOMIC_ACQUIRE);
+	ctx->now = (uint32_t)(rte_rdtsc() / app->tsc_hz);
+
+	for (p = 0; p < app->n_ports; p++) {
+		n = rte_eth_rx_burst(app->ports[p].port_id, (uint16_t)w->id, pkts, EQX_BURST);
+		if (n == 0)
+			continue;
+		work += n;
+		eqx_dp_process_burst(ctx, p, pkts, n);
+	}
+
+	n = rte_ring_sc_dequeue_burst(w->from_ctrl, (void **)pkts, EQX_BURST, NULL);
+	for (i = 0; i < n; i++)
+		eqx_dp_tx(ctx, pkts[i]->port, pkts[i]);
+	w->stats.from_control += n;
+	work += n;
+
+	eqx_dp_flush(ctx);
+	flow_age(w->flows, ctx->now, EQX_AGE_BUCKETS);
+	w->stats.loops++;
+	return work;
+}
+
 int
 eqx_worker_main(void *arg)
 {
 	struct eqx_worker *w = arg;
 	struct eqx_app *app = &eqx;
 	struct eqx_dp_ctx ctx;
-	struct rte_mbuf *pkts[EQX_BURST];
 	unsigned int idle_loops = 0;
 	unsigned int sleep_us = 0;
-	uint64_t hz = app->tsc_hz;
 
 	/* The default 50 us timer slack would stretch every back-off sleep. */
 	prctl(PR_SET_TIMERSLACK, 1000UL, 0, 0, 0);
@@ -38,38 +68,8 @@ eqx_worker_main(void *arg)
 
 	EQX_LOG(INFO, lb, "worker %u polling on lcore %u", w->id, w->lcore);
 	while (!app->quit) {
-		unsigned int work = 0;
-		unsigned int p, i, n;
-		bool busy;
-
-		ctx.st = __atomic_load_n(&app->state, __ATOMIC_ACQUIRE);
-		ctx.nht = __atomic_load_n(&app->nh, __ATOMIC_ACQUIRE);
-		ctx.now = (uint32_t)(rte_rdtsc() / hz);
-
-		for (p = 0; p < app->n_ports; p++) {
-			n = rte_eth_rx_burst(app->ports[p].port_id, (uint16_t)w->id, pkts, EQX_BURST);
-			if (n == 0)
-				continue;
-			work += n;
-			for (i = 0; i < n && i < 4; i++)
-				rte_prefetch0(rte_pktmbuf_mtod(pkts[i], void *));
-			for (i = 0; i < n; i++) {
-				if (i + 4 < n)
-					rte_prefetch0(rte_pktmbuf_mtod(pkts[i + 4], void *));
-				eqx_dp_process(&ctx, p, pkts[i]);
-			}
-		}
-
-		n = rte_ring_sc_dequeue_burst(w->from_ctrl, (void **)pkts, EQX_BURST, NULL);
-		for (i = 0; i < n; i++)
-			eqx_dp_tx(&ctx, pkts[i]->port, pkts[i]);
-		w->stats.from_control += n;
-		work += n;
-
-		eqx_dp_flush(&ctx);
-		flow_age(w->flows, ctx.now, EQX_AGE_BUCKETS);
-		w->stats.loops++;
-		busy = ctx.st->cfg->dataplane.idle == CFG_IDLE_BUSY;
+		unsigned int work = eqx_worker_poll(&ctx);
+		bool busy = ctx.st->cfg->dataplane.idle == CFG_IDLE_BUSY;
 
 		/* Nothing read from ctx.st / ctx.nht after this point. */
 		rte_rcu_qsbr_quiescent(app->qsbr, w->id);
