@@ -1,0 +1,711 @@
+"""eqxtopo: network-namespace topologies for equinox integration tests and the demo.
+
+One L2 segment per topology: a Linux bridge in a switch namespace, and one
+namespace per host joined to it by a veth pair created directly inside the
+namespaces (nothing is ever created in the root namespace):
+
+    eqx-<name>-client   10.<octet>.0.1/24     curl, scapy
+    eqx-<name>-lb       eqx-lb0, no kernel IP  equinox (net_af_packet on eqx-lb0)
+    eqx-<name>-b1..bN   10.<octet>.0.21+/24    eqx-decap -> dtun0, http_backend.py, VIP on lo
+    eqx-<name>-sw       br0                    the switch
+
+equinox owns 10.<octet>.0.10 and the VIP 10.<octet>.0.100 on its DPDK port.
+Every name carries the topology's name, so parallel tests and the demo never
+collide; a test's stale namespaces from a killed run are swept at start.
+Everything created is removed on success, on exception, on SIGTERM/SIGINT/SIGHUP
+(the handlers turn them into SystemExit) and at interpreter exit (atexit).
+Every wait is bounded.
+
+Usage:
+    with Topology("topo", 211) as t:
+        t.start_equinox(t.config())
+        print(t.curl())
+"""
+
+import atexit
+import json
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import traceback
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[2]
+PYTHON = "/usr/bin/python3"
+HTTP_BACKEND = REPO / "tests" / "tools" / "http_backend.py"
+DECAP_SRC = REPO / "tests" / "tools" / "eqx_decap.c"
+LB_IFACE = "eqx-lb0"
+HOST_IFACE = "veth0"
+JUMBO_MTU = 9000
+DPDK_RUNTIME = Path("/var/run/dpdk")
+
+
+class TopoError(Exception):
+    """A topology step or a bounded wait failed."""
+
+
+class EquinoxDied(TopoError):
+    """equinox exited while the harness expected it to run."""
+
+
+def build_dir():
+    return Path(os.environ.get("EQX_BUILD_DIR", REPO / "build"))
+
+
+def equinox_bin():
+    return build_dir() / "src" / "equinox"
+
+
+def equinoxctl_bin():
+    return build_dir() / "src" / "ctl" / "equinoxctl"
+
+
+def log(msg):
+    print("[%s] %s" % (time.strftime("%H:%M:%S"), msg), flush=True)
+
+
+def run(args, check=True, timeout=30, input=None, capture=True):
+    """Run a command (list), bounded by timeout; returns CompletedProcess."""
+    try:
+        # Own session: a terminal's Ctrl-C reaches only the harness, which then stops
+        # everything in order (and bounded commands finish or time out on their own).
+        cp = subprocess.run(args, input=input, timeout=timeout, text=True,
+                            stdout=subprocess.PIPE if capture else None,
+                            stderr=subprocess.PIPE if capture else None,
+                            start_new_session=True)
+    except subprocess.TimeoutExpired as e:
+        raise TopoError("timed out after %ss: %s" % (timeout, " ".join(map(str, args)))) from e
+    if check and cp.returncode != 0:
+        raise TopoError("failed (%d): %s\n%s%s" % (cp.returncode, " ".join(map(str, args)),
+                                                  cp.stdout or "", cp.stderr or ""))
+    return cp
+
+
+def netns_list():
+    cp = run(["ip", "netns", "list"], check=False)
+    return [line.split()[0] for line in (cp.stdout or "").splitlines() if line.strip()]
+
+
+def netns_pids(ns):
+    cp = run(["ip", "netns", "pids", ns], check=False, timeout=10)
+    return [int(p) for p in (cp.stdout or "").split() if p.isdigit()]
+
+
+def _kill_pids(pids, wait=5.0):
+    """SIGTERM the given pids (all ours: they live in our namespaces), then SIGKILL."""
+    for pid in pids:
+        try:
+            os.kill(pid, signal.SIGTERM)
+        except ProcessLookupError:
+            pass
+    deadline = time.monotonic() + wait
+    alive = list(pids)
+    while alive and time.monotonic() < deadline:
+        alive = [p for p in alive if Path("/proc/%d" % p).exists() and not _is_zombie(p)]
+        if alive:
+            time.sleep(0.1)
+    for pid in alive:
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+
+
+def _is_zombie(pid):
+    try:
+        with open("/proc/%d/stat" % pid) as f:
+            return f.read().rsplit(")", 1)[1].split()[0] == "Z"
+    except OSError:
+        return True
+
+
+def delete_netns(ns):
+    pids = netns_pids(ns)
+    if pids:
+        _kill_pids(pids)
+    run(["ip", "netns", "del", ns], check=False, timeout=15)
+
+
+def sweep(name):
+    """Remove namespaces left by an earlier, killed run of topology `name`."""
+    pat = re.compile(r"^eqx-%s-[a-z0-9]+$" % re.escape(name))
+    stale = [ns for ns in netns_list() if pat.match(ns)]
+    for ns in stale:
+        log("sweeping stale namespace %s" % ns)
+        delete_netns(ns)
+    for d in Path(tempfile.gettempdir()).glob("eqx-%s-*" % name):
+        if d.is_dir():
+            shutil.rmtree(d, ignore_errors=True)
+    return stale
+
+
+def decap_bin(workdir):
+    """The built eqx-decap, or one compiled from source (before meson has run)."""
+    built = build_dir() / "tests" / "tools" / "eqx-decap"
+    if built.exists():
+        return built
+    out = Path(workdir) / "eqx-decap"
+    cc = shutil.which("cc") or shutil.which("gcc")
+    if cc is None:
+        raise TopoError("no eqx-decap in %s and no C compiler to build it" % built)
+    run([cc, "-std=gnu11", "-O2", "-Wall", "-Wextra", "-Werror", "-o", str(out),
+         str(DECAP_SRC)], timeout=120)
+    return out
+
+
+# -- the live-topology registry: cleanup on exit and on signals ------------
+
+_LIVE = []
+_HANDLERS_INSTALLED = False
+
+
+def _cleanup_all():
+    for topo in list(_LIVE):
+        try:
+            topo.cleanup()
+        except Exception:  # noqa: BLE001 - cleanup must go on
+            traceback.print_exc()
+
+
+def _on_signal(signum, frame):
+    # Ignore repeats so a second Ctrl-C cannot cut cleanup short.
+    for s in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+        signal.signal(s, signal.SIG_IGN)
+    log("signal %d: cleaning up" % signum)
+    raise SystemExit(128 + signum)
+
+
+def install_handlers():
+    global _HANDLERS_INSTALLED
+    if _HANDLERS_INSTALLED:
+        return
+    atexit.register(_cleanup_all)
+    for s in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+        signal.signal(s, _on_signal)
+    _HANDLERS_INSTALLED = True
+
+
+class Host:
+    def __init__(self, role, ns, ifname, ip, mac):
+        self.role = role
+        self.ns = ns
+        self.ifname = ifname
+        self.ip = ip
+        self.mac = mac
+
+    def __repr__(self):
+        return "Host(%s %s %s %s)" % (self.role, self.ns, self.ip, self.mac)
+
+
+class Proc:
+    def __init__(self, name, popen, logpath):
+        self.name = name
+        self.popen = popen
+        self.logpath = logpath
+
+    def tail(self, n=30):
+        try:
+            lines = Path(self.logpath).read_text(errors="replace").splitlines()
+        except OSError:
+            return ""
+        return "\n".join(lines[-n:])
+
+
+class Topology:
+    """A client, an equinox namespace and N backends on one bridge."""
+
+    def __init__(self, name, octet, backends=3, start_backends=True, quiet=False):
+        if not re.match(r"^[a-z0-9]{1,10}$", name):
+            raise ValueError("topology name must be 1-10 of [a-z0-9]: %r" % name)
+        if not 200 <= octet <= 254:
+            raise ValueError("octet must be in 200..254 (10.2xx.0.0/24)")
+        self.name = name
+        self.octet = octet
+        self.net = "10.%d.0" % octet
+        self.prefix = "eqx-%s" % name
+        self.vip = "%s.100" % self.net
+        self.lb_ip = "%s.10" % self.net
+        self.n_backends = backends
+        self.start_backends_flag = start_backends
+        self.quiet = quiet
+        self.hosts = {}
+        self.namespaces = []
+        self.procs = []
+        self.equinox = None
+        self.ctl_socket = None
+        self.file_prefix = None
+        self.config_path = None
+        self.workdir = None
+        self.failed = False
+        self._cleaned = False
+
+    # -- context manager ---------------------------------------------------
+
+    def __enter__(self):
+        try:
+            self.build()
+        except BaseException:
+            self.failed = True
+            self.dump_logs()
+            self.cleanup()
+            raise
+        return self
+
+    def __exit__(self, exc_type, exc, tb):
+        if exc_type is not None:
+            self.failed = True
+            self.dump_logs()
+        self.cleanup()
+        return False
+
+    def log(self, msg):
+        if not self.quiet:
+            log("%s: %s" % (self.prefix, msg))
+
+    # -- naming ------------------------------------------------------------
+
+    def ns(self, role):
+        return "%s-%s" % (self.prefix, role)
+
+    def mac(self, host_octet):
+        return "02:00:0a:%02x:00:%02x" % (self.octet, host_octet)
+
+    @property
+    def client(self):
+        return self.hosts["client"]
+
+    @property
+    def lb(self):
+        return self.hosts["lb"]
+
+    @property
+    def backends(self):
+        return [self.hosts["b%d" % i] for i in range(1, self.n_backends + 1)]
+
+    def backend_names(self):
+        return ["b%d" % i for i in range(1, self.n_backends + 1)]
+
+    # -- building ------------------------------------------------------------
+
+    def build(self):
+        install_handlers()
+        _LIVE.append(self)
+        sweep(self.name)
+        self.workdir = tempfile.mkdtemp(prefix="%s-" % self.prefix)
+        self.log("building in %s (workdir %s)" % (self.net + ".0/24", self.workdir))
+
+        sw = self._add_ns("sw")
+        run(["ip", "-n", sw, "link", "add", "br0", "type", "bridge", "stp_state", "0"])
+        # A plain L2 switch: br_netfilter (built in here) would otherwise validate IPv4
+        # headers and silently eat the malformed frames that tests send on purpose.
+        self.sysctl(sw, {"net.bridge.bridge-nf-call-iptables": 0,
+                         "net.bridge.bridge-nf-call-ip6tables": 0,
+                         "net.bridge.bridge-nf-call-arptables": 0}, missing_ok=True)
+        run(["ip", "-n", sw, "link", "set", "br0", "up"])
+
+        self._add_host("client", HOST_IFACE, "%s.1" % self.net, 1, mtu=1500)
+        self._add_host("lb", LB_IFACE, None, 10, mtu=JUMBO_MTU)
+        for i in range(1, self.n_backends + 1):
+            self._add_host("b%d" % i, HOST_IFACE, "%s.%d" % (self.net, 20 + i), 20 + i,
+                           mtu=JUMBO_MTU)
+        self.hosts["lb"].ip = self.lb_ip
+        if self.start_backends_flag:
+            for b in self.backend_names():
+                self.start_backend(b)
+
+    def _add_ns(self, role):
+        ns = self.ns(role)
+        run(["ip", "netns", "add", ns])
+        self.namespaces.append(ns)
+        run(["ip", "-n", ns, "link", "set", "lo", "up"])
+        # No IPv6: no router solicitations or DAD to count as noise in equinox's counters.
+        self.sysctl(ns, {"net.ipv6.conf.all.disable_ipv6": 1,
+                         "net.ipv6.conf.default.disable_ipv6": 1})
+        return ns
+
+    def _add_host(self, role, ifname, ip, host_octet, mtu):
+        ns = self._add_ns(role)
+        sw = self.ns("sw")
+        swport = "p-%s" % role
+        mac = self.mac(host_octet)
+        run(["ip", "-n", sw, "link", "add", swport, "mtu", str(JUMBO_MTU), "type", "veth",
+             "peer", "name", ifname, "netns", ns, "address", mac, "mtu", str(mtu)])
+        run(["ip", "-n", sw, "link", "set", swport, "master", "br0", "up"])
+        run(["ip", "-n", ns, "link", "set", ifname, "up"])
+        # Kernel veths hand AF_PACKET partial checksums unless tx offload is off.
+        self.ethtool_tx_off(ns, ifname)
+        self.ethtool_tx_off(sw, swport)
+        if ip is not None:
+            run(["ip", "-n", ns, "addr", "add", "%s/24" % ip, "dev", ifname])
+        self.hosts[role] = Host(role, ns, ifname, ip, mac)
+
+    @staticmethod
+    def ethtool_tx_off(ns, ifname):
+        run(["ip", "netns", "exec", ns, "ethtool", "-K", ifname, "tx", "off"])
+
+    @staticmethod
+    def sysctl(ns, values, missing_ok=False):
+        args = ["ip", "netns", "exec", ns, "sysctl", "-q", "-w"] + (["-e"] if missing_ok else [])
+        args += ["%s=%s" % (k, v) for k, v in values.items()]
+        run(args)
+
+    def start_backend(self, role):
+        """TUN + eqx-decap + VIP on lo + http_backend.py in backend namespace `role`."""
+        h = self.hosts[role]
+        ns = h.ns
+        run(["ip", "netns", "exec", ns, "ip", "tuntap", "add", "dev", "dtun0", "mode", "tun"])
+        run(["ip", "-n", ns, "link", "set", "dtun0", "up"])
+        run(["ip", "-n", ns, "addr", "add", "%s/32" % self.vip, "dev", "lo"])
+        self.sysctl(ns, {
+            # Inner packets arrive on dtun0 from clients routed via veth0.
+            "net.ipv4.conf.all.rp_filter": 0,
+            "net.ipv4.conf.default.rp_filter": 0,
+            "net.ipv4.conf.dtun0.rp_filter": 0,
+            "net.ipv4.conf.%s.rp_filter" % h.ifname: 0,
+            # DSR: the VIP on lo must not be answered for in ARP (equinox owns it).
+            "net.ipv4.conf.all.arp_ignore": 1,
+            "net.ipv4.conf.all.arp_announce": 2,
+        })
+        self.spawn("%s-decap" % role, ns, [str(decap_bin(self.workdir)), "--tun", "dtun0"])
+        self.spawn("%s-http" % role, ns, [PYTHON, str(HTTP_BACKEND), "--name", role])
+        deadline = time.monotonic() + 15
+        while True:
+            cp = self.run_in(role, ["curl", "-s", "-m", "2", "--noproxy", "*",
+                                    "http://127.0.0.1/"], check=False, timeout=5)
+            if cp.returncode == 0 and cp.stdout.strip() == role:
+                break
+            if time.monotonic() > deadline:
+                raise TopoError("backend %s http server not answering" % role)
+            time.sleep(0.1)
+        self.log("backend %s up at %s" % (role, h.ip))
+
+    # -- processes -----------------------------------------------------------
+
+    def spawn(self, name, ns, args, env=None):
+        logpath = Path(self.workdir) / ("%s.log" % name)
+        logf = open(logpath, "w")
+        try:
+            p = subprocess.Popen(["ip", "netns", "exec", ns] + list(map(str, args)),
+                                 stdout=logf, stderr=subprocess.STDOUT,
+                                 stdin=subprocess.DEVNULL, env=env, start_new_session=True)
+        finally:
+            logf.close()
+        proc = Proc(name, p, logpath)
+        self.procs.append(proc)
+        return proc
+
+    def proc(self, name):
+        for p in self.procs:
+            if p.name == name:
+                return p
+        return None
+
+    def stop_proc(self, proc, sig=signal.SIGTERM, timeout=10):
+        """Signal a process we spawned and wait (bounded); returns its exit status."""
+        if proc.popen.poll() is None:
+            proc.popen.send_signal(sig)
+            try:
+                proc.popen.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                proc.popen.kill()
+                proc.popen.wait(timeout=5)
+                raise TopoError("%s did not exit within %ss of signal %d"
+                                % (proc.name, timeout, sig))
+        return proc.popen.returncode
+
+    def run_in(self, role, args, check=False, timeout=30, input=None):
+        return run(["ip", "netns", "exec", self.hosts[role].ns] + list(map(str, args)),
+                   check=check, timeout=timeout, input=input)
+
+    # -- equinox -------------------------------------------------------------
+
+    def config(self, backends=None, workers=1, vip_extra=None):
+        """The default equinox config for this topology, as a dict."""
+        if backends is None:
+            backends = [b.ip for b in self.backends]
+        vip = {
+            "name": "web",
+            "address": self.vip,
+            "protocol": "tcp",
+            "port": 80,
+            "forwarding": "ipip",
+            "backends": [{"address": a, "weight": 1, "state": "active"} for a in backends],
+        }
+        if vip_extra:
+            vip.update(vip_extra)
+        return {
+            "instance": {"name": self.prefix, "id": 1},
+            "eal": ["-l", "0-1", "--no-huge", "-m", "512", "--no-pci",
+                    "--file-prefix", self.prefix, "--log-level", "lib.eal:warning"],
+            "dataplane": {"workers": workers, "idle": "adaptive",
+                          "flow_table_size": 65536, "mbufs": 8192},
+            "ports": [{
+                "name": "p0",
+                "device": "net_af_packet0,iface=%s,qpairs=%d" % (LB_IFACE, workers),
+                "addresses": ["%s/24" % self.lb_ip],
+            }],
+            "vips": [vip],
+            "control": {"socket": str(Path(self.workdir) / "ctl.sock")},
+        }
+
+    def write_config(self, cfg, name="equinox.json"):
+        """Write cfg (dict, or str written verbatim) atomically; returns its path."""
+        path = Path(self.workdir) / name
+        tmp = path.with_suffix(path.suffix + ".tmp")
+        tmp.write_text(cfg if isinstance(cfg, str) else json.dumps(cfg, indent=2) + "\n")
+        os.replace(tmp, path)
+        return path
+
+    @staticmethod
+    def _config_facts(path):
+        """(control socket, EAL file prefix) of a JSON config file."""
+        cfg = json.loads(Path(path).read_text())
+        sock = cfg.get("control", {}).get("socket")
+        eal = cfg.get("eal", [])
+        prefix = None
+        for i, arg in enumerate(eal):
+            if arg == "--file-prefix" and i + 1 < len(eal):
+                prefix = eal[i + 1]
+            elif arg.startswith("--file-prefix="):
+                prefix = arg.split("=", 1)[1]
+        return sock, prefix
+
+    def start_equinox(self, cfg=None, path=None, wait=40):
+        """Start equinox in the lb namespace and wait until its control socket answers."""
+        if self.equinox is not None and self.equinox.popen.poll() is None:
+            raise TopoError("equinox already running")
+        if path is None:
+            path = self.write_config(cfg if cfg is not None else self.config())
+        self.config_path = Path(path)
+        self.ctl_socket, self.file_prefix = self._config_facts(path)
+        if not equinox_bin().exists():
+            raise TopoError("%s not built (scripts/build)" % equinox_bin())
+        if self.ctl_socket:
+            Path(self.ctl_socket).parent.mkdir(parents=True, exist_ok=True)
+        if self.file_prefix:
+            shutil.rmtree(DPDK_RUNTIME / self.file_prefix, ignore_errors=True)
+        self.equinox = self.spawn("equinox", self.lb.ns, [equinox_bin(), "-c", path])
+        self.log("equinox started (pid %d, config %s)" % (self.equinox.popen.pid, path))
+        deadline = time.monotonic() + wait
+        last = ""
+        while True:
+            rc = self.equinox.popen.poll()
+            if rc is not None:
+                raise EquinoxDied("equinox exited with %d during start:\n%s"
+                                  % (rc, self.equinox.tail()))
+            if self.ctl_socket and Path(self.ctl_socket).exists():
+                cp = run([equinoxctl_bin(), "-s", self.ctl_socket, "stats", "--json"],
+                         check=False, timeout=5)
+                if cp.returncode == 0:
+                    try:
+                        json.loads(cp.stdout)
+                        break
+                    except ValueError:
+                        last = "stats --json is not JSON: %r" % cp.stdout[:200]
+                else:
+                    last = cp.stderr.strip()
+            if time.monotonic() > deadline:
+                raise TopoError("equinox not ready within %ss (%s):\n%s"
+                                % (wait, last, self.equinox.tail()))
+            time.sleep(0.2)
+        self.log("equinox ready")
+        return self.equinox
+
+    def equinox_alive(self):
+        return self.equinox is not None and self.equinox.popen.poll() is None
+
+    def stop_equinox(self, sig=signal.SIGTERM, timeout=15):
+        """Stop equinox with sig; returns its exit status (0 expected)."""
+        if self.equinox is None:
+            return None
+        rc = self.stop_proc(self.equinox, sig, timeout)
+        self.log("equinox exited with %s" % rc)
+        return rc
+
+    def ctl(self, *args, check=True, timeout=10):
+        return run([equinoxctl_bin(), "-s", self.ctl_socket] + list(args),
+                   check=check, timeout=timeout)
+
+    def ctl_json(self, *args):
+        cp = self.ctl(*(list(args) + ["--json"]))
+        try:
+            return json.loads(cp.stdout)
+        except ValueError as e:
+            raise TopoError("equinoxctl %s --json: not JSON: %r" % (" ".join(args),
+                                                                    cp.stdout[:300])) from e
+
+    def stats(self):
+        return self.ctl_json("stats")
+
+    def vips(self):
+        return self.ctl_json("vips")
+
+    def generation(self):
+        return int(self.stats()["generation"])
+
+    def sighup(self):
+        self.equinox.popen.send_signal(signal.SIGHUP)
+
+    def wait_generation(self, above, timeout=15):
+        """Wait until stats' generation exceeds `above`; returns it, or raises."""
+        deadline = time.monotonic() + timeout
+        while True:
+            if not self.equinox_alive():
+                raise EquinoxDied("equinox died:\n%s" % self.equinox.tail())
+            gen = self.generation()
+            if gen > above:
+                return gen
+            if time.monotonic() > deadline:
+                raise TopoError("generation still %d after %ss" % (gen, timeout))
+            time.sleep(0.1)
+
+    def telemetry(self, *commands, timeout=15):
+        """Run dpdk-telemetry.py -f PREFIX with commands; returns {command: value}."""
+        cp = run(["dpdk-telemetry.py", "-f", self.file_prefix],
+                 input="".join(c + "\n" for c in commands), timeout=timeout)
+        out = {}
+        for line in cp.stdout.splitlines():
+            line = line.strip()
+            if not line.startswith("{"):
+                continue
+            out.update(json.loads(line))
+        return out
+
+    # -- client helpers ---------------------------------------------------------
+
+    def url(self, path="/"):
+        return "http://%s%s" % (self.vip, path)
+
+    def curl(self, url=None, timeout=5, role="client"):
+        """One request with curl from role; returns (ok, body or error text)."""
+        cp = self.run_in(role, ["curl", "-sS", "-m", str(timeout), "--noproxy", "*",
+                                url or self.url()], timeout=timeout + 10)
+        if cp.returncode == 0:
+            return True, cp.stdout.strip()
+        return False, "curl exit %d: %s" % (cp.returncode, cp.stderr.strip())
+
+    def curl_many(self, n, url=None, per_request_timeout=5, role="client"):
+        """n requests, one new connection (one curl) each, run by one shell in the
+        client namespace. Returns a list of n (ok, body-or-error) tuples."""
+        script = ('i=0; while [ "$i" -lt "$1" ]; do '
+                  'if out=$(curl -sS -m "$2" --noproxy "*" "$3" 2>&1); '
+                  'then echo "ok $out"; else echo "fail $? $out"; fi; '
+                  'i=$((i+1)); done')
+        cp = self.run_in(role, ["sh", "-c", script, "curl_many", str(n),
+                                str(per_request_timeout), url or self.url()],
+                         timeout=n * (per_request_timeout + 1) + 30)
+        results = []
+        for line in cp.stdout.splitlines():
+            if line.startswith("ok "):
+                results.append((True, line[3:].strip()))
+            elif line.startswith("fail "):
+                results.append((False, line[5:].strip()))
+        while len(results) < n:
+            results.append((False, "no result"))
+        return results
+
+    def scapy(self, role, code, args=(), timeout=60):
+        """Run scapy code in a namespace (conf.verb=0, `from scapy.all import *` done);
+        args arrive as sys.argv[1:]."""
+        prog = "import sys, time\nfrom scapy.all import *\nconf.verb = 0\n" + code
+        return self.run_in(role, [PYTHON, "-c", prog] + [str(a) for a in args],
+                           check=True, timeout=timeout)
+
+    # -- diagnostics and cleanup -------------------------------------------------
+
+    def dump_logs(self, n=40):
+        for p in self.procs:
+            text = p.tail(n)
+            if text:
+                print("----- %s (last %d lines) -----\n%s" % (p.name, n, text), flush=True)
+
+    def cleanup(self):
+        if self._cleaned:
+            return
+        self._cleaned = True
+        for p in reversed(self.procs):
+            if p.popen.poll() is None:
+                p.popen.terminate()
+        deadline = time.monotonic() + 10
+        for p in reversed(self.procs):
+            try:
+                p.popen.wait(timeout=max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                p.popen.kill()
+                try:
+                    p.popen.wait(timeout=5)
+                except subprocess.TimeoutExpired:
+                    pass
+        for ns in reversed(self.namespaces):
+            delete_netns(ns)
+        if self.file_prefix:
+            shutil.rmtree(DPDK_RUNTIME / self.file_prefix, ignore_errors=True)
+        if self.ctl_socket:
+            try:
+                os.unlink(self.ctl_socket)
+            except OSError:
+                pass
+        if self.workdir:
+            shutil.rmtree(self.workdir, ignore_errors=True)
+        if self in _LIVE:
+            _LIVE.remove(self)
+        left = [ns for ns in netns_list() if ns.startswith(self.prefix + "-")]
+        if left:
+            print("WARNING: namespaces left behind: %s" % " ".join(left), file=sys.stderr)
+        else:
+            self.log("cleaned up")
+
+
+# -- a tiny test runner: checks, counts, exit status ----------------------------
+
+SKIP = 77  # meson's exit status for a skipped test
+
+
+class Checks:
+    def __init__(self, name):
+        self.name = name
+        self.passed = 0
+        self.failed = 0
+
+    def check(self, cond, what, detail=""):
+        if cond:
+            self.passed += 1
+            print("PASS: %s" % what, flush=True)
+        else:
+            self.failed += 1
+            print("FAIL: %s%s" % (what, (": " + str(detail)) if detail else ""), flush=True)
+        return bool(cond)
+
+    def fail(self, what, detail=""):
+        return self.check(False, what, detail)
+
+
+def main(name, body, needs_equinox=True):
+    """Run body(checks) as test `name`; exit 0 pass, 1 fail, 77 skip."""
+    checks = Checks(name)
+    if os.geteuid() != 0:
+        print("SKIP: %s needs root (network namespaces)" % name)
+        sys.exit(SKIP)
+    if needs_equinox and not equinox_bin().exists():
+        print("FAIL: %s: %s is not built" % (name, equinox_bin()))
+        sys.exit(1)
+    t0 = time.monotonic()
+    try:
+        body(checks)
+    except SystemExit as e:
+        if e.code == SKIP:
+            print("SKIP: %s" % name)
+            sys.exit(SKIP)
+        checks.fail("%s interrupted" % name, "exit %s" % e.code)
+    except Exception as e:  # noqa: BLE001 - report every failure as a test failure
+        traceback.print_exc()
+        checks.fail("%s raised %s" % (name, type(e).__name__), e)
+    _cleanup_all()
+    print("%s: %d passed, %d failed (%.1fs)" % (name, checks.passed, checks.failed,
+                                                 time.monotonic() - t0), flush=True)
+    sys.exit(0 if checks.failed == 0 and checks.passed > 0 else 1)
