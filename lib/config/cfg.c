@@ -392,6 +392,7 @@ dump_vip(struct dump *d, const struct cfg_vip *v)
 	set(d, o, "protocol", json_string(cfg_proto_str(v->proto)));
 	set(d, o, "port", json_integer(v->port));
 	set(d, o, "forwarding", json_string(cfg_forwarding_str(v->forwarding)));
+	set(d, o, "gue_port", json_integer(v->gue_port));
 	set(d, o, "table_size", json_integer(v->table_size));
 	sub = json_object();
 	set(d, sub, "mode", json_string(cfg_affinity_str(v->affinity.mode)));
@@ -402,6 +403,8 @@ dump_vip(struct dump *d, const struct cfg_vip *v)
 	set(d, sub, "interval_ms", json_integer(v->health.interval_ms));
 	set(d, sub, "rise", json_integer(v->health.rise));
 	set(d, sub, "fall", json_integer(v->health.fall));
+	set(d, sub, "port", json_integer(v->health.port));
+	set(d, sub, "timeout_ms", json_integer(v->health.timeout_ms));
 	set(d, o, "health", sub);
 	arr = json_array();
 	for (i = 0; i < v->n_backends; i++) {
@@ -518,7 +521,7 @@ dump_lisp(struct dump *d, const struct cfg *c)
 static json_t *
 dump_tree(struct dump *d, const struct cfg *c)
 {
-	json_t *root, *o, *arr, *e;
+	json_t *root, *o, *sub, *arr, *e;
 	unsigned int i;
 
 	root = json_object();
@@ -538,6 +541,12 @@ dump_tree(struct dump *d, const struct cfg *c)
 	set(d, o, "idle", json_string(cfg_idle_str(c->dataplane.idle)));
 	set(d, o, "flow_table_size", json_integer(c->dataplane.flow_table_size));
 	set(d, o, "mbufs", json_integer(c->dataplane.mbufs));
+	sub = json_object();
+	set(d, sub, "tcp_syn_s", json_integer(c->dataplane.timeouts.tcp_syn_s));
+	set(d, sub, "tcp_established_s", json_integer(c->dataplane.timeouts.tcp_established_s));
+	set(d, sub, "tcp_closing_s", json_integer(c->dataplane.timeouts.tcp_closing_s));
+	set(d, sub, "udp_s", json_integer(c->dataplane.timeouts.udp_s));
+	set(d, o, "timeouts", sub);
 	set(d, root, "dataplane", o);
 
 	arr = json_array();

@@ -126,7 +126,11 @@ int cfg_backend_state_parse(const char *s, enum cfg_backend_state *out);
 struct cfg_backend {
 	struct cfg_addr addr;
 	uint32_t weight;		/* 0..1000, default 1 */
-	enum cfg_backend_state state;	/* default active */
+	/*
+	 * default active. draining: its existing flows stay, it gets no new
+	 * flows; down: removed from the VIP, its flows are re-balanced.
+	 */
+	enum cfg_backend_state state;
 };
 
 struct cfg_vip {
@@ -135,6 +139,8 @@ struct cfg_vip {
 	enum cfg_proto proto;
 	uint16_t port;			/* 0 = every port */
 	enum cfg_forwarding forwarding;	/* default ipip */
+	uint16_t gue_port;	/* key vips[].gue_port, UDP destination port for forwarding "gue",
+				 * default 5555, 1..65535; allowed (and ignored) for other methods */
 	uint32_t table_size;		/* prime, default 65537 */
 	struct {
 		enum cfg_affinity mode;
@@ -145,6 +151,10 @@ struct cfg_vip {
 		uint32_t interval_ms;
 		uint32_t rise;
 		uint32_t fall;
+		uint16_t port;		/* key health.port: TCP port probed; 0 (default) = the VIP's port */
+		uint32_t timeout_ms;	/* key health.timeout_ms: default 1000, 10..60000, must be <= interval_ms
+					 * when interval_ms is given explicitly (if only interval_ms is given and is
+					 * smaller than the default timeout, timeout defaults to interval_ms) */
 	} health;
 	struct cfg_backend *backends;
 	unsigned int n_backends;
@@ -201,6 +211,12 @@ struct cfg {
 		enum cfg_idle idle;	/* default adaptive */
 		uint32_t flow_table_size; /* per worker, default 1048576 */
 		uint32_t mbufs;		/* default 16384 */
+		struct {
+			uint32_t tcp_syn_s;		/* default 10, 1..3600 */
+			uint32_t tcp_established_s;	/* default 300, 1..86400 */
+			uint32_t tcp_closing_s;		/* default 10, 1..3600 */
+			uint32_t udp_s;			/* default 30, 1..86400 */
+		} timeouts;			/* key: dataplane.timeouts { tcp_syn_s, ... } */
 	} dataplane;
 
 	struct cfg_port *ports;

@@ -28,11 +28,18 @@
 #define DEFAULT_INSTANCE_ID 1
 #define DEFAULT_FLOW_TABLE_SIZE 1048576
 #define DEFAULT_MBUFS 16384
+#define DEFAULT_TCP_SYN_S 10
+#define DEFAULT_TCP_ESTABLISHED_S 300
+#define DEFAULT_TCP_CLOSING_S 10
+#define DEFAULT_UDP_S 30
 #define DEFAULT_TABLE_SIZE 65537
+/* The port of the Linux fou examples ("ip fou add port 5555 gue"). */
+#define DEFAULT_GUE_PORT 5555
 #define DEFAULT_AFFINITY_TIMEOUT_S 300
 #define DEFAULT_HEALTH_INTERVAL_MS 1000
 #define DEFAULT_HEALTH_RISE 2
 #define DEFAULT_HEALTH_FALL 3
+#define DEFAULT_HEALTH_TIMEOUT_MS 1000
 #define DEFAULT_SYNC_PORT 7440
 #define DEFAULT_HA_PRIORITY 100
 #define DEFAULT_HA_HEARTBEAT_MS 20
@@ -770,10 +777,33 @@ default_eal(struct vctx *v, struct cfg *c)
 /* dataplane */
 
 static void
+parse_timeouts(struct vctx *v, json_t *o, struct cfg *c)
+{
+	static const char *const keys[] = {
+		"tcp_syn_s", "tcp_established_s", "tcp_closing_s", "udp_s", NULL
+	};
+	int64_t x;
+
+	check_keys(v, o, keys);
+	get_int(v, o, "tcp_syn_s", false, 1, 3600, DEFAULT_TCP_SYN_S, &x);
+	c->dataplane.timeouts.tcp_syn_s = (uint32_t)x;
+	get_int(v, o, "tcp_established_s", false, 1, 86400, DEFAULT_TCP_ESTABLISHED_S, &x);
+	c->dataplane.timeouts.tcp_established_s = (uint32_t)x;
+	get_int(v, o, "tcp_closing_s", false, 1, 3600, DEFAULT_TCP_CLOSING_S, &x);
+	c->dataplane.timeouts.tcp_closing_s = (uint32_t)x;
+	get_int(v, o, "udp_s", false, 1, 86400, DEFAULT_UDP_S, &x);
+	c->dataplane.timeouts.udp_s = (uint32_t)x;
+}
+
+static void
 parse_dataplane(struct vctx *v, json_t *o, struct cfg *c)
 {
-	static const char *const keys[] = { "workers", "idle", "flow_table_size", "mbufs", NULL };
+	static const char *const keys[] = {
+		"workers", "idle", "flow_table_size", "mbufs", "timeouts", NULL
+	};
+	json_t *sub;
 	int64_t x;
+	size_t old;
 	int e;
 
 	check_keys(v, o, keys);
@@ -785,6 +815,15 @@ parse_dataplane(struct vctx *v, json_t *o, struct cfg *c)
 	c->dataplane.flow_table_size = (uint32_t)x;
 	get_int(v, o, "mbufs", false, 1024, 16777216, DEFAULT_MBUFS, &x);
 	c->dataplane.mbufs = (uint32_t)x;
+	c->dataplane.timeouts.tcp_syn_s = DEFAULT_TCP_SYN_S;
+	c->dataplane.timeouts.tcp_established_s = DEFAULT_TCP_ESTABLISHED_S;
+	c->dataplane.timeouts.tcp_closing_s = DEFAULT_TCP_CLOSING_S;
+	c->dataplane.timeouts.udp_s = DEFAULT_UDP_S;
+	if (get_object(v, o, "timeouts", &sub) != BAD) {
+		old = push_key(v, "timeouts");
+		parse_timeouts(v, sub, c);
+		pop(v, old);
+	}
 }
 
 /* ports */
@@ -817,7 +856,6 @@ parse_port_addresses(struct vctx *v, json_t *o, struct cfg *c, unsigned int pi)
 	struct cfg_port *p = &c->ports[pi];
 	struct cfg_prefix *a;
 	char abuf[INET6_ADDRSTRLEN];
-	bool have_v4 = false, all_read = true;
 	unsigned int j, k;
 	json_t *arr, *e;
 	size_t i, old, o2;
@@ -827,8 +865,11 @@ parse_port_addresses(struct vctx *v, json_t *o, struct cfg *c, unsigned int pi)
 	if (n == BAD)
 		return;
 	if (arr == NULL) {
-		kerr(v, "addresses", "missing required key (at least one IPv4 address, "
-			"the source of IPIP packets)");
+		kerr(v, "addresses", "missing required key (at least one address)");
+		return;
+	}
+	if (n == 0) {
+		kerr(v, "addresses", "at least one address is required");
 		return;
 	}
 	old = push_key(v, "addresses");
@@ -838,26 +879,18 @@ parse_port_addresses(struct vctx *v, json_t *o, struct cfg *c, unsigned int pi)
 		e = json_array_get(arr, i);
 		if (!json_is_string(e)) {
 			verr(v, "expected a string, got %s", type_name(e));
-			all_read = false;
 		} else if (cfg_prefix_parse(json_string_value(e), a) != 0) {
 			verr(v, "not an address/length prefix: \"%s\"",
 				shown(json_string_value(e), sb));
 			memset(a, 0, sizeof(*a));
-			all_read = false;
 		} else if (find_port_addr(c, pi, (unsigned int)i, &a->addr, &j, &k)) {
 			cfg_addr_str(&a->addr, abuf, sizeof(abuf));
 			verr(v, "duplicate address %s (also ports[%u].addresses[%u])", abuf, j, k);
 		}
-		if (a->addr.family == 4)
-			have_v4 = true;
 		pop(v, o2);
 	}
 	p->n_addresses = (unsigned int)n;
 	pop(v, old);
-	/* Said only of a list that was read in full, so one typo does not give two errors. */
-	if (!have_v4 && all_read)
-		kerr(v, "addresses", "at least one IPv4 address is required "
-			"(the source of IPIP packets)");
 }
 
 static void
@@ -995,8 +1028,39 @@ get_port_ref(struct vctx *v, json_t *o, const char *key, bool req, const struct 
 
 /* vips */
 
+/* Is a inside the prefix of some port address (on one of our links)? */
+static bool
+on_port_subnet(const struct cfg *c, const struct cfg_addr *a)
+{
+	unsigned int i, k;
+
+	for (i = 0; i < c->n_ports; i++) {
+		for (k = 0; k < c->ports[i].n_addresses; k++) {
+			if (cfg_prefix_contains(&c->ports[i].addresses[k], a))
+				return true;
+		}
+	}
+	return false;
+}
+
+/* Is a one of the ports' own addresses? Where, in *pj and *pk. */
+static bool
+is_port_addr(const struct cfg *c, const struct cfg_addr *a, unsigned int *pj, unsigned int *pk)
+{
+	if (c->n_ports == 0)
+		return false;
+	return find_port_addr(c, c->n_ports - 1, c->ports[c->n_ports - 1].n_addresses, a, pj,
+		pk);
+}
+
+/*
+ * ipip and gue encapsulate, and the outer header takes the backend's family:
+ * any mix of VIP and backend families works. l2dsr only rewrites the
+ * destination MAC, so the backend must have the VIP's family and be on one of
+ * our links.
+ */
 static void
-parse_backend(struct vctx *v, json_t *o, struct cfg_vip *vip, size_t idx)
+parse_backend(struct vctx *v, json_t *o, const struct cfg *c, struct cfg_vip *vip, size_t idx)
 {
 	static const char *const keys[] = { "address", "weight", "state", NULL };
 	struct cfg_backend *b = &vip->backends[idx];
@@ -1008,9 +1072,13 @@ parse_backend(struct vctx *v, json_t *o, struct cfg_vip *vip, size_t idx)
 	check_keys(v, o, keys);
 	if (get_addr(v, o, "address", true, &b->addr) == GOT) {
 		cfg_addr_str(&b->addr, abuf, sizeof(abuf));
-		if (vip->addr.family != 0 && b->addr.family != vip->addr.family) {
-			kerr(v, "address", "%s is IPv%u but the VIP is IPv%u", abuf,
-				b->addr.family, vip->addr.family);
+		if (vip->forwarding == CFG_FWD_L2DSR && vip->addr.family != 0 &&
+				b->addr.family != vip->addr.family) {
+			kerr(v, "address", "%s is IPv%u but the VIP is IPv%u (l2dsr forwards "
+				"the client's packet unchanged)", abuf, b->addr.family,
+				vip->addr.family);
+		} else if (vip->forwarding == CFG_FWD_L2DSR && !on_port_subnet(c, &b->addr)) {
+			kerr(v, "address", "l2dsr needs a backend on a port's own subnet");
 		} else {
 			for (j = 0; j < idx; j++) {
 				if (cfg_addr_equal(&vip->backends[j].addr, &b->addr)) {
@@ -1035,35 +1103,52 @@ parse_affinity(struct vctx *v, json_t *o, struct cfg_vip *vip)
 	int e;
 
 	check_keys(v, o, keys);
-	if (GET_ENUM(v, o, "mode", affinity_names, CFG_AFFINITY_NONE, &e) == GOT &&
-			e != CFG_AFFINITY_NONE)
-		unsupported(v, "mode", "affinity mode \"client-ip\"");
+	GET_ENUM(v, o, "mode", affinity_names, CFG_AFFINITY_NONE, &e);
 	vip->affinity.mode = (enum cfg_affinity)e;
 	get_int(v, o, "timeout_s", false, 1, 86400, DEFAULT_AFFINITY_TIMEOUT_S, &x);
 	vip->affinity.timeout_s = (uint32_t)x;
 }
 
+/* l4_ok: the VIP's protocol and port were read, so the tcp check can rely on them. */
 static void
-parse_health(struct vctx *v, json_t *o, struct cfg_vip *vip)
+parse_health(struct vctx *v, json_t *o, struct cfg_vip *vip, bool l4_ok)
 {
-	static const char *const keys[] = { "type", "interval_ms", "rise", "fall", NULL };
-	char what[64];
+	static const char *const keys[] = {
+		"type", "interval_ms", "rise", "fall", "port", "timeout_ms", NULL
+	};
 	int64_t x;
-	int e;
+	int e, irc, prc, trc;
 
 	check_keys(v, o, keys);
-	if (GET_ENUM(v, o, "type", health_names, CFG_HEALTH_NONE, &e) == GOT &&
-			e != CFG_HEALTH_NONE) {
-		snprintf(what, sizeof(what), "health check \"%s\"", health_names[e]);
-		unsupported(v, "type", what);
-	}
+	GET_ENUM(v, o, "type", health_names, CFG_HEALTH_NONE, &e);
 	vip->health.type = (enum cfg_health)e;
-	get_int(v, o, "interval_ms", false, 10, 60000, DEFAULT_HEALTH_INTERVAL_MS, &x);
+	irc = get_int(v, o, "interval_ms", false, 10, 60000, DEFAULT_HEALTH_INTERVAL_MS, &x);
 	vip->health.interval_ms = (uint32_t)x;
 	get_int(v, o, "rise", false, 1, 100, DEFAULT_HEALTH_RISE, &x);
 	vip->health.rise = (uint32_t)x;
 	get_int(v, o, "fall", false, 1, 100, DEFAULT_HEALTH_FALL, &x);
 	vip->health.fall = (uint32_t)x;
+	prc = get_int(v, o, "port", false, 0, 65535, 0, &x);
+	vip->health.port = (uint16_t)x;
+	trc = get_int(v, o, "timeout_ms", false, 10, 60000, DEFAULT_HEALTH_TIMEOUT_MS, &x);
+	vip->health.timeout_ms = (uint32_t)x;
+
+	/* A probe ends before the next starts: an interval under the default timeout bounds it. */
+	if (trc == ABSENT && irc == GOT && vip->health.interval_ms < vip->health.timeout_ms)
+		vip->health.timeout_ms = vip->health.interval_ms;
+	if (trc == GOT && irc == GOT && vip->health.timeout_ms > vip->health.interval_ms)
+		kerr(v, "timeout_ms", "%u must be at most interval_ms (%u)",
+			vip->health.timeout_ms, vip->health.interval_ms);
+
+	/* A TCP probe needs a TCP port: the VIP's own when it has one. */
+	if (vip->health.type == CFG_HEALTH_TCP && prc != BAD && vip->health.port == 0 && l4_ok) {
+		if (vip->proto == CFG_PROTO_UDP)
+			kerr(v, "port", "health type \"tcp\" on a UDP VIP needs an explicit "
+				"port to probe (the VIP's port is a UDP port)");
+		else if (vip->port == 0)
+			kerr(v, "port", "health type \"tcp\" on a VIP with port 0 (every port) "
+				"needs a port to probe");
+	}
 }
 
 /* Returns whether (address, protocol, port) were all read, for the uniqueness check. */
@@ -1071,16 +1156,16 @@ static bool
 parse_vip(struct vctx *v, json_t *o, struct cfg *c, unsigned int vi)
 {
 	static const char *const keys[] = {
-		"name", "address", "protocol", "port", "forwarding", "table_size",
+		"name", "address", "protocol", "port", "forwarding", "gue_port", "table_size",
 		"affinity", "health", "backends", NULL
 	};
 	struct cfg_vip *vip = &c->vips[vi];
-	char what[64];
+	char abuf[INET6_ADDRSTRLEN];
 	json_t *sub, *arr, *e;
-	bool key_ok = true;
+	bool key_ok = true, l4_ok = true;
 	int64_t x;
 	size_t i, old;
-	unsigned int j;
+	unsigned int j, k;
 	int n, rc, ts_rc;
 
 	check_keys(v, o, keys);
@@ -1095,23 +1180,23 @@ parse_vip(struct vctx *v, json_t *o, struct cfg *c, unsigned int vi)
 	}
 	if (get_addr(v, o, "address", true, &vip->addr) != GOT) {
 		key_ok = false;
-	} else if (vip->addr.family == 6) {
-		kerr(v, "address", "IPv6 VIPs are not supported yet");
-		key_ok = false;
+	} else if (is_port_addr(c, &vip->addr, &j, &k)) {
+		cfg_addr_str(&vip->addr, abuf, sizeof(abuf));
+		kerr(v, "address", "%s is the address of ports[%u].addresses[%u]; a VIP must "
+			"not be a port address", abuf, j, k);
 	}
 	rc = GET_ENUM(v, o, "protocol", proto_names, CFG_PROTO_TCP, &n);
 	vip->proto = (enum cfg_proto)n;
-	key_ok = key_ok && rc != BAD;
+	l4_ok = l4_ok && rc != BAD;
 	rc = get_int(v, o, "port", false, 0, 65535, 0, &x);
 	vip->port = (uint16_t)x;
-	key_ok = key_ok && rc != BAD;
+	l4_ok = l4_ok && rc != BAD;
+	key_ok = key_ok && l4_ok;
 
-	if (GET_ENUM(v, o, "forwarding", forwarding_names, CFG_FWD_IPIP, &n) == GOT &&
-			n != CFG_FWD_IPIP) {
-		snprintf(what, sizeof(what), "forwarding \"%s\"", forwarding_names[n]);
-		unsupported(v, "forwarding", what);
-	}
+	GET_ENUM(v, o, "forwarding", forwarding_names, CFG_FWD_IPIP, &n);
 	vip->forwarding = (enum cfg_forwarding)n;
+	get_int(v, o, "gue_port", false, 1, 65535, DEFAULT_GUE_PORT, &x);
+	vip->gue_port = (uint16_t)x;
 
 	ts_rc = get_int(v, o, "table_size", false, 1021, 16777259, DEFAULT_TABLE_SIZE, &x);
 	vip->table_size = (uint32_t)x;
@@ -1132,9 +1217,11 @@ parse_vip(struct vctx *v, json_t *o, struct cfg *c, unsigned int vi)
 	vip->health.interval_ms = DEFAULT_HEALTH_INTERVAL_MS;
 	vip->health.rise = DEFAULT_HEALTH_RISE;
 	vip->health.fall = DEFAULT_HEALTH_FALL;
+	vip->health.port = 0;
+	vip->health.timeout_ms = DEFAULT_HEALTH_TIMEOUT_MS;
 	if (get_object(v, o, "health", &sub) != BAD) {
 		old = push_key(v, "health");
-		parse_health(v, sub, vip);
+		parse_health(v, sub, vip, l4_ok);
 		pop(v, old);
 	}
 
@@ -1144,7 +1231,7 @@ parse_vip(struct vctx *v, json_t *o, struct cfg *c, unsigned int vi)
 		if (vip->backends != NULL) {
 			vip->n_backends = (unsigned int)n;
 			old = push_key(v, "backends");
-			FOREACH_OBJECT(v, arr, n, i, e, parse_backend(v, e, vip, i));
+			FOREACH_OBJECT(v, arr, n, i, e, parse_backend(v, e, c, vip, i));
 			pop(v, old);
 		}
 	}

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include <check.h>
+#include <jansson.h>
 
 #include "config/cfg.h"
 
@@ -89,6 +90,14 @@ has_error(const struct cfg_errors *e, const char *substr)
 #define JI(...) "{'instance': {'name': 't', " __VA_ARGS__ "}, " PORTS "}"
 #define VIP(...) J("'vips': [{'name': 'v', 'address': '10.0.0.100', " __VA_ARGS__ "}]")
 #define BE(...) VIP("'backends': [" __VA_ARGS__ "]")
+#define HC(...) VIP("'port': 80, 'health': {" __VA_ARGS__ "}")
+#define TMO(...) J("'dataplane': {'timeouts': {" __VA_ARGS__ "}}")
+/* A port with an address of each family, for IPv6 VIPs and l2dsr. */
+#define PORT46 "{'name': 'p0', 'device': 'd', 'addresses': ['10.0.0.1/24', 'fd00::1/64']}"
+#define J46(...) "{" INST ", 'ports': [" PORT46 "], " __VA_ARGS__ "}"
+#define VIP6(...) J46("'vips': [{'name': 'v', 'address': 'fd00:ffff::100', " __VA_ARGS__ "}]")
+#define L2(vip, ...) J46("'vips': [{'name': 'v', 'address': '" vip "', " \
+	"'forwarding': 'l2dsr', 'backends': [" __VA_ARGS__ "]}]")
 #define PTPP(...) J("'ptp': {'ports': [{'port': 'p0', " __VA_ARGS__ "}]}")
 #define SITE(...) J("'lisp': {'sites': [{'name': 's', " __VA_ARGS__ "}]}")
 #define KEY64 "00112233445566778899aabbccddeeff00112233445566778899AABBCCDDEEFF"
@@ -152,6 +161,26 @@ static const struct bad_case bad_cases[] = {
 	{ J("'dataplane': {'worker': 2}"),
 		"dataplane.worker: unknown key (did you mean \"workers\"?)" },
 	{ J("'dataplane': []"), "dataplane: expected an object, got array" },
+	{ TMO("'tcp_syn_s': 1, 'tcp_established_s': 86400, 'tcp_closing_s': 3600, "
+		"'udp_s': 86400"), NULL },
+	{ TMO("'tcp_syn_s': 0"), "dataplane.timeouts.tcp_syn_s: 0 is out of range 1..3600" },
+	{ TMO("'tcp_syn_s': 3601"), "dataplane.timeouts.tcp_syn_s: 3601 is out of range 1..3600" },
+	{ TMO("'tcp_established_s': 0"),
+		"dataplane.timeouts.tcp_established_s: 0 is out of range 1..86400" },
+	{ TMO("'tcp_established_s': 86401"),
+		"dataplane.timeouts.tcp_established_s: 86401 is out of range 1..86400" },
+	{ TMO("'tcp_closing_s': 0"), "dataplane.timeouts.tcp_closing_s: 0 is out of range 1..3600" },
+	{ TMO("'tcp_closing_s': 3601"),
+		"dataplane.timeouts.tcp_closing_s: 3601 is out of range 1..3600" },
+	{ TMO("'udp_s': 0"), "dataplane.timeouts.udp_s: 0 is out of range 1..86400" },
+	{ TMO("'udp_s': 86401"), "dataplane.timeouts.udp_s: 86401 is out of range 1..86400" },
+	{ TMO("'udp_s': '30'"), "dataplane.timeouts.udp_s: expected an integer, got string" },
+	{ TMO("'udp_s': 30.0"), "dataplane.timeouts.udp_s: expected an integer, got real" },
+	{ TMO("'tcp_syn': 5"),
+		"dataplane.timeouts.tcp_syn: unknown key (did you mean \"tcp_syn_s\"?)" },
+	{ J("'dataplane': {'timeouts': 30}"),
+		"dataplane.timeouts: expected an object, got integer" },
+	{ J("'dataplane': {'udp_s': 30}"), "dataplane.udp_s: unknown key" },
 	/* ports */
 	{ "{" INST "}", "ports: missing required key" },
 	{ "{" INST ", 'ports': []}", "ports: at least one port is required" },
@@ -169,11 +198,13 @@ static const struct bad_case bad_cases[] = {
 		"ports[0].device: missing required key" },
 	{ JP("{'name': 'p0', 'device': '', 'addresses': ['10.0.0.1/24']}"),
 		"ports[0].device: must not be empty" },
-	{ JP("{'name': 'p0', 'device': 'd'}"), "ports[0].addresses: missing required key" },
+	{ JP("{'name': 'p0', 'device': 'd'}"),
+		"ports[0].addresses: missing required key (at least one address)" },
 	{ JP("{'name': 'p0', 'device': 'd', 'addresses': '10.0.0.1/24'}"),
 		"ports[0].addresses: expected an array, got string" },
-	{ JP("{'name': 'p0', 'device': 'd', 'addresses': ['fd00::1/64']}"),
-		"ports[0].addresses: at least one IPv4 address is required" },
+	{ JP("{'name': 'p0', 'device': 'd', 'addresses': ['fd00::1/64']}"), NULL },
+	{ JP("{'name': 'p0', 'device': 'd', 'addresses': []}"),
+		"ports[0].addresses: at least one address is required" },
 	{ JP("{'name': 'p0', 'device': 'd', 'addresses': ['10.0.0.1']}"),
 		"ports[0].addresses[0]: not an address/length prefix: \"10.0.0.1\"" },
 	{ JP("{'name': 'p0', 'device': 'd', 'addresses': ['10.0.0.1/33']}"),
@@ -230,8 +261,24 @@ static const struct bad_case bad_cases[] = {
 	{ J("'vips': [{'name': 'v'}]"), "vips[0].address: missing required key" },
 	{ J("'vips': [{'name': 'v', 'address': '10.0.0.256'}]"),
 		"vips[0].address: not an IP address" },
-	{ J("'vips': [{'name': 'v', 'address': 'fd00::100'}]"),
-		"vips[0].address: IPv6 VIPs are not supported yet" },
+	{ J("'vips': [{'name': 'v', 'address': 'fd00::100'}]"), NULL },
+	{ VIP6("'port': 443, 'backends': [{'address': 'fd00:1::21'}, {'address': 'fd00:1::22'}]"),
+		NULL },
+	{ J46("'vips': [{'name': 'a', 'address': 'fd00::100', 'port': 80}, "
+		"{'name': 'b', 'address': 'FD00:0::100', 'port': 80}]"),
+		"vips[1]: duplicate (address, protocol, port) (fd00::100, tcp, 80) (also vips[0])" },
+	{ J46("'vips': [{'name': 'a', 'address': 'fd00::100', 'port': 80}, "
+		"{'name': 'b', 'address': 'fd00::100', 'protocol': 'udp', 'port': 80}, "
+		"{'name': 'c', 'address': 'fd00::100', 'port': 81}]"), NULL },
+	/* A VIP is never one of our own port addresses, whatever its prefix length. */
+	{ J("'vips': [{'name': 'v', 'address': '10.0.0.1'}]"),
+		"vips[0].address: 10.0.0.1 is the address of ports[0].addresses[0]; "
+		"a VIP must not be a port address" },
+	{ JP(PORT0 ", {'name': 'p1', 'device': 'e', 'addresses': ['10.1.0.1/24', 'fd01::1/64']}],"
+		" 'vips': [{'name': 'v', 'address': '10.0.0.9'}, {'name': 'w', "
+		"'address': 'fd01::1'}"),
+		"vips[1].address: fd01::1 is the address of ports[1].addresses[1]" },
+	{ J("'vips': [{'name': 'v', 'address': '10.0.0.2'}]"), NULL },
 	{ VIP("'protocol': 'sctp'"),
 		"vips[0].protocol: unknown value \"sctp\" (one of: tcp, udp)" },
 	{ VIP("'port': 65536"), "vips[0].port: 65536 is out of range 0..65535" },
@@ -241,31 +288,81 @@ static const struct bad_case bad_cases[] = {
 		"{'name': 'b', 'address': '10.0.0.100', 'protocol': 'tcp', 'port': 80}]"),
 		"vips[1]: duplicate (address, protocol, port) (10.0.0.100, tcp, 80) "
 		"(also vips[0])" },
-	{ VIP("'forwarding': 'gue'"),
-		"vips[0].forwarding: forwarding \"gue\" is not supported yet" },
-	{ VIP("'forwarding': 'l2dsr'"),
-		"vips[0].forwarding: forwarding \"l2dsr\" is not supported yet" },
-	{ VIP("'forwarding': 'nat'"), "vips[0].forwarding: unknown value \"nat\"" },
+	{ VIP("'forwarding': 'gue'"), NULL },
+	{ VIP("'forwarding': 'l2dsr'"), NULL },
+	{ VIP("'forwarding': 'nat'"),
+		"vips[0].forwarding: unknown value \"nat\" (one of: ipip, gue, l2dsr)" },
+	{ VIP("'forwarding': 'GUE'"), "vips[0].forwarding: unknown value \"GUE\"" },
+	/* gue_port */
+	{ VIP("'forwarding': 'gue', 'gue_port': 1"), NULL },
+	{ VIP("'forwarding': 'gue', 'gue_port': 65535"), NULL },
+	{ VIP("'forwarding': 'gue', 'gue_port': 0"),
+		"vips[0].gue_port: 0 is out of range 1..65535" },
+	{ VIP("'forwarding': 'gue', 'gue_port': 65536"),
+		"vips[0].gue_port: 65536 is out of range 1..65535" },
+	{ VIP("'forwarding': 'gue', 'gue_port': '5555'"),
+		"vips[0].gue_port: expected an integer, got string" },
+	/* Allowed and ignored for the other methods, but still checked. */
+	{ VIP("'forwarding': 'ipip', 'gue_port': 6080"), NULL },
+	{ VIP("'forwarding': 'l2dsr', 'gue_port': 6080"), NULL },
+	{ VIP("'gue_port': 0"), "vips[0].gue_port: 0 is out of range 1..65535" },
+	{ VIP("'gue_prt': 6080"), "vips[0].gue_prt: unknown key (did you mean \"gue_port\"?)" },
 	{ VIP("'table_size': 65536"), "vips[0].table_size: 65536 is not prime" },
 	{ VIP("'table_size': 1019"), "vips[0].table_size: 1019 is out of range 1021..16777259" },
 	{ VIP("'table_size': 16777260"), "vips[0].table_size: 16777260 is out of range" },
-	{ VIP("'affinity': {'mode': 'client-ip'}"),
-		"vips[0].affinity.mode: affinity mode \"client-ip\" is not supported yet" },
+	{ VIP("'affinity': {'mode': 'client-ip'}"), NULL },
+	{ VIP("'affinity': {'mode': 'client-ip', 'timeout_s': 86400}"), NULL },
 	{ VIP("'affinity': {'mode': 'cookie'}"),
-		"vips[0].affinity.mode: unknown value \"cookie\"" },
+		"vips[0].affinity.mode: unknown value \"cookie\" (one of: none, client-ip)" },
 	{ VIP("'affinity': {'timeout_s': 0}"),
 		"vips[0].affinity.timeout_s: 0 is out of range 1..86400" },
 	{ VIP("'affinity': {'timeout_s': 86401}"),
 		"vips[0].affinity.timeout_s: 86401 is out of range" },
 	{ VIP("'affinity': {'timeout': 1}"), "vips[0].affinity.timeout: unknown key" },
 	{ VIP("'affinity': 'none'"), "vips[0].affinity: expected an object, got string" },
+	{ HC("'type': 'tcp'"), NULL },
+	{ HC("'type': 'icmp'"), NULL },
+	{ HC("'type': 'external'"), NULL },
+	{ HC("'type': 'none'"), NULL },
+	{ VIP("'health': {'type': 'icmp'}"), NULL },
+	{ VIP("'health': {'type': 'external'}"), NULL },
+	{ VIP("'health': {'type': 'http'}"),
+		"vips[0].health.type: unknown value \"http\" (one of: none, tcp, icmp, external)" },
+	/* tcp probes need a TCP port: the VIP's own, or health.port. */
 	{ VIP("'health': {'type': 'tcp'}"),
-		"vips[0].health.type: health check \"tcp\" is not supported yet" },
-	{ VIP("'health': {'type': 'icmp'}"),
-		"vips[0].health.type: health check \"icmp\" is not supported" },
-	{ VIP("'health': {'type': 'external'}"),
-		"vips[0].health.type: health check \"external\" is not" },
-	{ VIP("'health': {'type': 'http'}"), "vips[0].health.type: unknown value \"http\"" },
+		"vips[0].health.port: health type \"tcp\" on a VIP with port 0 (every port) "
+		"needs a port to probe" },
+	{ VIP("'health': {'type': 'tcp', 'port': 0}"),
+		"vips[0].health.port: health type \"tcp\" on a VIP with port 0" },
+	{ VIP("'health': {'type': 'tcp', 'port': 8080}"), NULL },
+	{ VIP("'protocol': 'udp', 'port': 53, 'health': {'type': 'tcp'}"),
+		"vips[0].health.port: health type \"tcp\" on a UDP VIP needs an explicit port" },
+	{ VIP("'protocol': 'udp', 'port': 53, 'health': {'type': 'tcp', 'port': 0}"),
+		"vips[0].health.port: health type \"tcp\" on a UDP VIP needs an explicit port" },
+	{ VIP("'protocol': 'udp', 'health': {'type': 'tcp'}"),
+		"vips[0].health.port: health type \"tcp\" on a UDP VIP" },
+	{ VIP("'protocol': 'udp', 'port': 53, 'health': {'type': 'tcp', 'port': 53}"), NULL },
+	{ VIP("'protocol': 'udp', 'port': 53, 'health': {'type': 'icmp'}"), NULL },
+	{ VIP("'protocol': 'udp', 'health': {'type': 'icmp'}"), NULL },
+	{ HC("'port': 65535"), NULL },
+	{ HC("'port': 65536"), "vips[0].health.port: 65536 is out of range 0..65535" },
+	{ HC("'port': -1"), "vips[0].health.port: -1 is out of range 0..65535" },
+	{ HC("'type': 'tcp', 'port': '80'"), "vips[0].health.port: expected an integer, got string" },
+	/* timeout_ms */
+	{ HC("'timeout_ms': 10"), NULL },
+	{ HC("'timeout_ms': 9"), "vips[0].health.timeout_ms: 9 is out of range 10..60000" },
+	{ HC("'timeout_ms': 60001"), "vips[0].health.timeout_ms: 60001 is out of range 10..60000" },
+	{ HC("'timeout_ms': 1.5"), "vips[0].health.timeout_ms: expected an integer, got real" },
+	{ HC("'interval_ms': 1000, 'timeout_ms': 1000"), NULL },
+	{ HC("'interval_ms': 1000, 'timeout_ms': 1001"),
+		"vips[0].health.timeout_ms: 1001 must be at most interval_ms (1000)" },
+	{ HC("'interval_ms': 10, 'timeout_ms': 60000"),
+		"vips[0].health.timeout_ms: 60000 must be at most interval_ms (10)" },
+	/* The bound holds only against an interval given explicitly. */
+	{ HC("'timeout_ms': 5000"), NULL },
+	{ HC("'interval_ms': 100"), NULL },
+	{ HC("'timout_ms': 100"),
+		"vips[0].health.timout_ms: unknown key (did you mean \"timeout_ms\"?)" },
 	{ VIP("'health': {'interval_ms': 9}"),
 		"vips[0].health.interval_ms: 9 is out of range 10..60000" },
 	{ VIP("'health': {'interval_ms': 60001}"),
@@ -276,8 +373,34 @@ static const struct bad_case bad_cases[] = {
 	{ BE("{'weight': 1}"), "vips[0].backends[0].address: missing required key" },
 	{ BE("{'address': '10.0.0.21'}, {'address': 'bogus'}"),
 		"vips[0].backends[1].address: not an IP address" },
-	{ BE("{'address': 'fd00::21'}"),
-		"vips[0].backends[0].address: fd00::21 is IPv6 but the VIP is IPv4" },
+	/* ipip and gue: the outer header takes the backend's family, so any mix works. */
+	{ BE("{'address': 'fd00::21'}, {'address': '10.0.0.21'}"), NULL },
+	{ VIP("'forwarding': 'gue', 'backends': [{'address': 'fd00::21'}]"), NULL },
+	{ VIP6("'backends': [{'address': '10.9.0.21'}, {'address': 'fd00:9::21'}]"), NULL },
+	{ VIP6("'forwarding': 'gue', 'backends': [{'address': '10.9.0.21'}]"), NULL },
+	{ BE("{'address': 'fd00::21'}, {'address': 'fd00:0::21'}"),
+		"vips[0].backends[1].address: duplicate backend fd00::21 (also backends[0])" },
+	/* l2dsr: same family as the VIP, on one of the ports' own subnets. */
+	{ L2("10.0.0.100", "{'address': '10.0.0.21'}, {'address': '10.0.0.254'}"), NULL },
+	{ L2("fd00:ffff::100", "{'address': 'fd00::21'}, {'address': 'fd00::ffff'}"), NULL },
+	{ L2("10.0.0.100", "{'address': '10.0.0.21'}, {'address': '10.0.1.21'}"),
+		"vips[0].backends[1].address: l2dsr needs a backend on a port's own subnet" },
+	{ L2("fd00:ffff::100", "{'address': 'fd00::21'}, {'address': 'fd00:1::21'}"),
+		"vips[0].backends[1].address: l2dsr needs a backend on a port's own subnet" },
+	{ L2("10.0.0.100", "{'address': '10.0.0.21'}, {'address': 'fd00::21'}"),
+		"vips[0].backends[1].address: fd00::21 is IPv6 but the VIP is IPv4 (l2dsr" },
+	{ L2("fd00:ffff::100", "{'address': '10.0.0.21'}"),
+		"vips[0].backends[0].address: 10.0.0.21 is IPv4 but the VIP is IPv6 (l2dsr" },
+	/* Any port's subnet will do, not only the first port's. */
+	{ JP(PORT0 ", {'name': 'p1', 'device': 'e', 'addresses': ['10.1.0.1/24']}],"
+		" 'vips': [{'name': 'v', 'address': '10.0.0.100', 'forwarding': 'l2dsr',"
+		" 'backends': [{'address': '10.1.0.21'}, {'address': '10.0.0.21'}]}"), NULL },
+	/* A route is not the same link: l2dsr cannot reach past the next hop. */
+	{ JP("{'name': 'p0', 'device': 'd', 'addresses': ['10.0.0.1/24'], "
+		"'routes': [{'prefix': '10.5.0.0/16', 'via': '10.0.0.254'}]}],"
+		" 'vips': [{'name': 'v', 'address': '10.0.0.100', 'forwarding': 'l2dsr',"
+		" 'backends': [{'address': '10.5.0.21'}]}"),
+		"vips[0].backends[0].address: l2dsr needs a backend on a port's own subnet" },
 	{ BE("{'address': '10.0.0.21'}, {'address': '10.0.0.21'}"),
 		"vips[0].backends[1].address: duplicate backend 10.0.0.21 (also backends[0])" },
 	{ BE("{'address': '10.0.0.21', 'weight': 1001}"),
@@ -473,8 +596,16 @@ static const struct bad_case lc_cases[] = {
 	{ LC_BASE "vips = ( { name = \"v\"; address = \"10.0.0.9\";\n"
 		"  backends = ( { address = \"10.0.0.300\"; } ); } );\n",
 		"vips[0].backends[0].address: not an IP address" },
-	{ LC_BASE "vips = ( { name = \"v\"; address = \"10.0.0.9\"; forwarding = \"gue\"; } );\n",
-		"vips[0].forwarding: forwarding \"gue\" is not supported yet" },
+	{ LC_BASE "vips = ( { name = \"v\"; address = \"10.0.0.9\"; forwarding = \"gue\";\n"
+		"  gue_port = 0x10000; } );\n", "vips[0].gue_port: 65536 is out of range 1..65535" },
+	{ LC_BASE "vips = ( { name = \"v\"; address = \"10.0.0.9\"; forwarding = \"l2dsr\";\n"
+		"  backends = ( { address = \"10.0.9.2\"; } ); } );\n",
+		"vips[0].backends[0].address: l2dsr needs a backend on a port's own subnet" },
+	{ LC_BASE "vips = ( { name = \"v\"; address = \"10.0.0.9\"; protocol = \"udp\";\n"
+		"  health = { type = \"tcp\"; }; } );\n",
+		"vips[0].health.port: health type \"tcp\" on a UDP VIP" },
+	{ LC_BASE "dataplane = { timeouts = { udp_s = 86401; }; };\n",
+		"dataplane.timeouts.udp_s: 86401 is out of range 1..86400" },
 	{ "instance = { name = \"t\"; };\n\nports = ( { name = ; } );\n",
 		"<string>:3: syntax error" },
 	{ LC_BASE "eal = [ \"-l\", 1 ];\n", "<string>:3: mismatched element type in array" },
@@ -629,12 +760,17 @@ START_TEST(test_defaults)
 	ck_assert_int_eq(c->dataplane.idle, CFG_IDLE_ADAPTIVE);
 	ck_assert_uint_eq(c->dataplane.flow_table_size, 1048576);
 	ck_assert_uint_eq(c->dataplane.mbufs, 16384);
+	ck_assert_uint_eq(c->dataplane.timeouts.tcp_syn_s, 10);
+	ck_assert_uint_eq(c->dataplane.timeouts.tcp_established_s, 300);
+	ck_assert_uint_eq(c->dataplane.timeouts.tcp_closing_s, 10);
+	ck_assert_uint_eq(c->dataplane.timeouts.udp_s, 30);
 	ck_assert_uint_eq(c->ports[0].n_neighbours, 0);
 	ck_assert_uint_eq(c->ports[0].n_routes, 0);
 
 	ck_assert_int_eq(c->vips[0].proto, CFG_PROTO_TCP);
 	ck_assert_uint_eq(c->vips[0].port, 0);
 	ck_assert_int_eq(c->vips[0].forwarding, CFG_FWD_IPIP);
+	ck_assert_uint_eq(c->vips[0].gue_port, 5555);
 	ck_assert_uint_eq(c->vips[0].table_size, 65537);
 	ck_assert_int_eq(c->vips[0].affinity.mode, CFG_AFFINITY_NONE);
 	ck_assert_uint_eq(c->vips[0].affinity.timeout_s, 300);
@@ -642,6 +778,8 @@ START_TEST(test_defaults)
 	ck_assert_uint_eq(c->vips[0].health.interval_ms, 1000);
 	ck_assert_uint_eq(c->vips[0].health.rise, 2);
 	ck_assert_uint_eq(c->vips[0].health.fall, 3);
+	ck_assert_uint_eq(c->vips[0].health.port, 0);
+	ck_assert_uint_eq(c->vips[0].health.timeout_ms, 1000);
 	ck_assert_uint_eq(c->vips[0].backends[0].weight, 1);
 	ck_assert_int_eq(c->vips[0].backends[0].state, CFG_BACKEND_ACTIVE);
 
@@ -709,26 +847,42 @@ static const char baremetal_json[] =
 	"{'instance': {'name': 'eqx-edge1', 'id': 1},"
 	" 'eal': ['-l', '0-4', '-n', '4', '-a', '0000:3b:00.0', '--in-memory',"
 	"         '--socket-mem', '4096', '--file-prefix', 'eqx-edge1'],"
-	" 'dataplane': {'workers': 4, 'idle': 'busy', 'flow_table_size': 4194304, 'mbufs': 262144},"
+	" 'dataplane': {'workers': 4, 'idle': 'busy', 'flow_table_size': 4194304, 'mbufs': 262144,"
+	"   'timeouts': {'tcp_syn_s': 5, 'tcp_established_s': 900, 'tcp_closing_s': 10,"
+	"                'udp_s': 30}},"
 	" 'ports': [{'name': 'nic0', 'device': '0000:3b:00.0',"
 	"   'addresses': ['192.0.2.10/24', '2001:db8:0:1::10/64'],"
 	"   'neighbours': [{'address': '192.0.2.1', 'mac': '3c:fd:fe:a0:00:01'}],"
 	"   'routes': [{'prefix': '0.0.0.0/0', 'via': '192.0.2.1'},"
-	"              {'prefix': '198.51.100.0/24', 'via': '192.0.2.254'}]}],"
+	"              {'prefix': '198.51.100.0/24', 'via': '192.0.2.254'},"
+	"              {'prefix': '::/0', 'via': '2001:db8:0:1::1'},"
+	"              {'prefix': '2001:db8:100::/48', 'via': '2001:db8:0:1::fe'}]}],"
 	" 'vips': ["
 	"   {'name': 'www', 'address': '203.0.113.10', 'protocol': 'tcp', 'port': 443,"
 	"    'forwarding': 'ipip', 'table_size': 65537,"
 	"    'affinity': {'mode': 'none', 'timeout_s': 300},"
-	"    'health': {'type': 'none', 'interval_ms': 1000, 'rise': 2, 'fall': 3},"
+	"    'health': {'type': 'tcp', 'interval_ms': 2000, 'timeout_ms': 1000, 'rise': 2,"
+	"               'fall': 3},"
 	"    'backends': [{'address': '198.51.100.11', 'weight': 100, 'state': 'active'},"
 	"                 {'address': '198.51.100.12', 'weight': 100, 'state': 'active'},"
 	"                 {'address': '198.51.100.13', 'weight': 50, 'state': 'active'},"
 	"                 {'address': '198.51.100.14', 'weight': 100, 'state': 'draining'}]},"
 	"   {'name': 'dns', 'address': '203.0.113.53', 'protocol': 'udp', 'port': 53,"
 	"    'table_size': 4099,"
+	"    'health': {'type': 'icmp', 'interval_ms': 500},"
 	"    'backends': [{'address': '198.51.100.21', 'weight': 10},"
 	"                 {'address': '198.51.100.22', 'weight': 10},"
-	"                 {'address': '198.51.100.23', 'weight': 5, 'state': 'down'}]}],"
+	"                 {'address': '198.51.100.23', 'weight': 5, 'state': 'down'}]},"
+	"   {'name': 'www6', 'address': '2001:db8:ffff::10', 'protocol': 'tcp', 'port': 443,"
+	"    'forwarding': 'gue', 'gue_port': 5555,"
+	"    'health': {'type': 'tcp', 'port': 8080},"
+	"    'backends': [{'address': '2001:db8:100::11', 'weight': 100},"
+	"                 {'address': '2001:db8:100::12', 'weight': 100}]},"
+	"   {'name': 'shop', 'address': '203.0.113.20', 'protocol': 'tcp', 'port': 443,"
+	"    'forwarding': 'gue', 'affinity': {'mode': 'client-ip', 'timeout_s': 1800},"
+	"    'health': {'type': 'tcp'},"
+	"    'backends': [{'address': '198.51.100.31'}, {'address': '198.51.100.32'},"
+	"                 {'address': '2001:db8:100::33'}]}],"
 	" 'cluster': {'mode': 'standalone'},"
 	" 'ha': {'enabled': false, 'port': 'nic0', 'peer': '192.0.2.11', 'priority': 200,"
 	"        'preempt': true, 'heartbeat_ms': 20, 'dead_count': 3},"
@@ -757,6 +911,25 @@ START_TEST(test_equivalence_baremetal)
 	b = load_sq(baremetal_json, &e2);
 	ASSERT_LOADED(b, e2);
 	assert_same_model(a, b);
+
+	/* It shows what it says it shows. */
+	ck_assert_uint_eq(a->dataplane.timeouts.tcp_syn_s, 5);
+	ck_assert_uint_eq(a->dataplane.timeouts.tcp_established_s, 900);
+	ck_assert_uint_eq(a->n_vips, 4);
+	ck_assert_int_eq(a->vips[0].health.type, CFG_HEALTH_TCP);
+	ck_assert_uint_eq(a->vips[0].health.timeout_ms, 1000);
+	ck_assert_int_eq(a->vips[1].health.type, CFG_HEALTH_ICMP);
+	ck_assert_uint_eq(a->vips[1].health.timeout_ms, 500);
+	ck_assert_str_eq(a->vips[2].name, "www6");
+	ck_assert_uint_eq(a->vips[2].addr.family, 6);
+	ck_assert_int_eq(a->vips[2].forwarding, CFG_FWD_GUE);
+	ck_assert_uint_eq(a->vips[2].gue_port, 5555);
+	ck_assert_uint_eq(a->vips[2].health.port, 8080);
+	ck_assert_uint_eq(a->vips[2].backends[0].addr.family, 6);
+	ck_assert_str_eq(a->vips[3].name, "shop");
+	ck_assert_int_eq(a->vips[3].affinity.mode, CFG_AFFINITY_CLIENT_IP);
+	ck_assert_uint_eq(a->vips[3].affinity.timeout_s, 1800);
+	ck_assert_uint_eq(a->vips[3].backends[2].addr.family, 6);
 	cfg_free(a);
 	cfg_free(b);
 }
@@ -836,6 +1009,238 @@ START_TEST(test_equivalence_sections)
 	free(dump);
 	cfg_free(a);
 	cfg_free(b);
+}
+END_TEST
+
+/* Each timeout is read into its own field; the others keep their defaults. */
+START_TEST(test_timeouts)
+{
+	struct cfg_errors e;
+	struct cfg *c;
+
+	c = load_sq(J("'dataplane': {'timeouts': {'tcp_established_s': 7200, 'udp_s': 5}}"), &e);
+	ASSERT_LOADED(c, e);
+	ck_assert_uint_eq(c->dataplane.timeouts.tcp_syn_s, 10);
+	ck_assert_uint_eq(c->dataplane.timeouts.tcp_established_s, 7200);
+	ck_assert_uint_eq(c->dataplane.timeouts.tcp_closing_s, 10);
+	ck_assert_uint_eq(c->dataplane.timeouts.udp_s, 5);
+	cfg_free(c);
+
+	c = load_sq(J("'dataplane': {'timeouts': {'tcp_syn_s': 3, 'tcp_established_s': 4,"
+		" 'tcp_closing_s': 5, 'udp_s': 6}}"), &e);
+	ASSERT_LOADED(c, e);
+	ck_assert_uint_eq(c->dataplane.timeouts.tcp_syn_s, 3);
+	ck_assert_uint_eq(c->dataplane.timeouts.tcp_established_s, 4);
+	ck_assert_uint_eq(c->dataplane.timeouts.tcp_closing_s, 5);
+	ck_assert_uint_eq(c->dataplane.timeouts.udp_s, 6);
+	cfg_free(c);
+
+	/* An empty group is all defaults. */
+	c = load_sq(J("'dataplane': {'timeouts': {}}"), &e);
+	ASSERT_LOADED(c, e);
+	ck_assert_uint_eq(c->dataplane.timeouts.tcp_established_s, 300);
+	ck_assert_uint_eq(c->dataplane.timeouts.udp_s, 30);
+	cfg_free(c);
+
+	/* A bad dataplane type is one error, not one per timeout. */
+	c = load_sq(J("'dataplane': {'timeouts': []}"), &e);
+	ck_assert_ptr_null(c);
+	ck_assert_msg(e.n == 1, "expected 1 error, got %u:%s", e.n, joined(&e));
+}
+END_TEST
+
+/* health.timeout_ms: its default follows a short explicit interval. */
+static void
+assert_health(const char *health, uint32_t interval_ms, uint32_t timeout_ms, uint16_t port)
+{
+	char text[512];
+	struct cfg_errors e;
+	struct cfg *c;
+
+	snprintf(text, sizeof(text), VIP("'port': 80, 'health': {%s}"), health);
+	c = load_sq(text, &e);
+	ck_assert_msg(c != NULL && e.n == 0, "%s:%s", health, joined(&e));
+	ck_assert_msg(c->vips[0].health.interval_ms == interval_ms &&
+		c->vips[0].health.timeout_ms == timeout_ms && c->vips[0].health.port == port,
+		"%s: interval_ms %u timeout_ms %u port %u", health,
+		c->vips[0].health.interval_ms, c->vips[0].health.timeout_ms,
+		c->vips[0].health.port);
+	cfg_free(c);
+}
+
+START_TEST(test_health_timeout)
+{
+	assert_health("", 1000, 1000, 0);
+	assert_health("'type': 'tcp'", 1000, 1000, 0);
+	/* Only interval_ms, below the default timeout: the timeout follows it. */
+	assert_health("'interval_ms': 500", 500, 500, 0);
+	assert_health("'interval_ms': 10", 10, 10, 0);
+	assert_health("'interval_ms': 999", 999, 999, 0);
+	/* At or above it: the default stays. */
+	assert_health("'interval_ms': 1000", 1000, 1000, 0);
+	assert_health("'interval_ms': 5000", 5000, 1000, 0);
+	/* Both given: as written. */
+	assert_health("'interval_ms': 500, 'timeout_ms': 200", 500, 200, 0);
+	assert_health("'interval_ms': 5000, 'timeout_ms': 5000", 5000, 5000, 0);
+	/* Only timeout_ms: no explicit interval to bound it. */
+	assert_health("'timeout_ms': 200", 1000, 200, 0);
+	assert_health("'timeout_ms': 3000", 1000, 3000, 0);
+	assert_health("'type': 'tcp', 'port': 8080, 'timeout_ms': 250", 1000, 250, 8080);
+}
+END_TEST
+
+/* What the newly accepted shapes load to. */
+START_TEST(test_forwarding_models)
+{
+	struct cfg_errors e;
+	struct cfg *c;
+	char buf[64];
+
+	c = load_sq(J46("'vips': ["
+		"{'name': 'g', 'address': 'fd00:ffff::1', 'port': 443, 'forwarding': 'gue',"
+		" 'gue_port': 6080, 'affinity': {'mode': 'client-ip', 'timeout_s': 60},"
+		" 'health': {'type': 'tcp', 'port': 8443, 'interval_ms': 2000, 'timeout_ms': 500,"
+		"  'rise': 3, 'fall': 4},"
+		" 'backends': [{'address': '10.9.0.1'}, {'address': 'fd00:9::1', 'state': 'draining'}]},"
+		"{'name': 'l', 'address': '10.0.0.100', 'protocol': 'udp', 'forwarding': 'l2dsr',"
+		" 'health': {'type': 'icmp'}, 'backends': [{'address': '10.0.0.50'}]},"
+		"{'name': 'x', 'address': '10.0.0.101', 'health': {'type': 'external'},"
+		" 'backends': [{'address': 'fd00:9::2', 'state': 'down'}]}]"), &e);
+	ASSERT_LOADED(c, e);
+	ck_assert_uint_eq(c->n_vips, 3);
+
+	ck_assert_uint_eq(c->vips[0].addr.family, 6);
+	ck_assert_int_eq(c->vips[0].forwarding, CFG_FWD_GUE);
+	ck_assert_uint_eq(c->vips[0].gue_port, 6080);
+	ck_assert_int_eq(c->vips[0].affinity.mode, CFG_AFFINITY_CLIENT_IP);
+	ck_assert_uint_eq(c->vips[0].affinity.timeout_s, 60);
+	ck_assert_int_eq(c->vips[0].health.type, CFG_HEALTH_TCP);
+	ck_assert_uint_eq(c->vips[0].health.port, 8443);
+	ck_assert_uint_eq(c->vips[0].health.interval_ms, 2000);
+	ck_assert_uint_eq(c->vips[0].health.timeout_ms, 500);
+	ck_assert_uint_eq(c->vips[0].health.rise, 3);
+	ck_assert_uint_eq(c->vips[0].health.fall, 4);
+	ck_assert_uint_eq(c->vips[0].backends[0].addr.family, 4);
+	ck_assert_uint_eq(c->vips[0].backends[1].addr.family, 6);
+	ck_assert_int_eq(c->vips[0].backends[1].state, CFG_BACKEND_DRAINING);
+	cfg_addr_str(&c->vips[0].addr, buf, sizeof(buf));
+	ck_assert_str_eq(buf, "fd00:ffff::1");
+
+	ck_assert_int_eq(c->vips[1].forwarding, CFG_FWD_L2DSR);
+	ck_assert_uint_eq(c->vips[1].gue_port, 5555);
+	ck_assert_int_eq(c->vips[1].proto, CFG_PROTO_UDP);
+	ck_assert_int_eq(c->vips[1].health.type, CFG_HEALTH_ICMP);
+	ck_assert_uint_eq(c->vips[1].health.port, 0);
+
+	ck_assert_int_eq(c->vips[2].forwarding, CFG_FWD_IPIP);
+	ck_assert_int_eq(c->vips[2].health.type, CFG_HEALTH_EXTERNAL);
+	ck_assert_uint_eq(c->vips[2].backends[0].addr.family, 6);
+	ck_assert_int_eq(c->vips[2].backends[0].state, CFG_BACKEND_DOWN);
+	cfg_free(c);
+}
+END_TEST
+
+/* One mistake, one error: the new cross-checks do not pile onto a bad value. */
+static const struct bad_case single_error_cases[] = {
+	{ VIP("'port': 'x', 'health': {'type': 'tcp'}"),
+		"vips[0].port: expected an integer, got string" },
+	{ VIP("'protocol': 'sctp', 'port': 53, 'health': {'type': 'tcp'}"),
+		"vips[0].protocol: unknown value \"sctp\"" },
+	{ VIP("'health': {'type': 'tcp', 'port': 'x'}"),
+		"vips[0].health.port: expected an integer, got string" },
+	{ HC("'interval_ms': 5, 'timeout_ms': 2000"),
+		"vips[0].health.interval_ms: 5 is out of range" },
+	{ HC("'interval_ms': 500, 'timeout_ms': 5"), "vips[0].health.timeout_ms: 5 is out of range" },
+	{ L2("10.0.0.100", "{'address': 'fd09::21'}"),
+		"vips[0].backends[0].address: fd09::21 is IPv6 but the VIP is IPv4" },
+	{ JP("{'name': 'p0', 'device': 'd', 'addresses': ['x']}"),
+		"ports[0].addresses[0]: not an address/length prefix" },
+	{ J("'vips': [{'name': 'v', 'address': '10.0.0.1', 'forwarding': 'l2dsr',"
+		" 'backends': [{'address': '10.0.0.2'}]}]"),
+		"vips[0].address: 10.0.0.1 is the address of ports[0].addresses[0]" },
+	{ VIP("'forwarding': 'nat', 'backends': [{'address': '10.9.0.1'}, {'address': 'fd00::1'}]"),
+		"vips[0].forwarding: unknown value \"nat\"" },
+};
+
+START_TEST(test_single_error)
+{
+	const struct bad_case *bc = &single_error_cases[_i];
+	struct cfg_errors e;
+	struct cfg *c = load_sq(bc->text, &e);
+
+	ck_assert_msg(c == NULL, "case %d loaded, expected \"%s\"", _i, bc->expect);
+	ck_assert_msg(e.n == 1 && has_error(&e, bc->expect),
+		"case %d: expected only \"%s\"; got %u:%s", _i, bc->expect, e.n, joined(&e));
+}
+END_TEST
+
+/* The keys of a dumped object, in order, joined by spaces. */
+static void
+keys_of(const json_t *o, char *buf, size_t len)
+{
+	const char *key;
+	json_t *val;
+	size_t n = 0;
+
+	buf[0] = '\0';
+	json_object_foreach((json_t *)o, key, val) {
+		(void)val;
+		n += (size_t)snprintf(buf + n, n < len ? len - n : 0, "%s%s", n > 0 ? " " : "",
+			key);
+	}
+}
+
+/* cfg_dump shows the new keys where the contract puts them. */
+START_TEST(test_dump_order)
+{
+	struct cfg_errors e;
+	struct cfg *c;
+	json_t *root, *vip;
+	json_error_t je;
+	char *dump, keys[512];
+
+	c = load_sq(VIP("'forwarding': 'gue', 'port': 80,"
+		" 'health': {'type': 'tcp', 'interval_ms': 500}"), &e);
+	ASSERT_LOADED(c, e);
+	dump = cfg_dump(c);
+	ck_assert_ptr_nonnull(dump);
+	root = json_loads(dump, 0, &je);
+	ck_assert_msg(root != NULL, "%s", je.text);
+
+	keys_of(json_object_get(root, "dataplane"), keys, sizeof(keys));
+	ck_assert_str_eq(keys, "workers idle flow_table_size mbufs timeouts");
+	keys_of(json_object_get(json_object_get(root, "dataplane"), "timeouts"), keys,
+		sizeof(keys));
+	ck_assert_str_eq(keys, "tcp_syn_s tcp_established_s tcp_closing_s udp_s");
+	vip = json_array_get(json_object_get(root, "vips"), 0);
+	keys_of(vip, keys, sizeof(keys));
+	ck_assert_str_eq(keys, "name address protocol port forwarding gue_port table_size "
+		"affinity health backends");
+	keys_of(json_object_get(vip, "health"), keys, sizeof(keys));
+	ck_assert_str_eq(keys, "type interval_ms rise fall port timeout_ms");
+
+	ck_assert_int_eq(json_integer_value(json_object_get(vip, "gue_port")), 5555);
+	ck_assert_str_eq(json_string_value(json_object_get(vip, "forwarding")), "gue");
+	ck_assert_int_eq(json_integer_value(json_object_get(json_object_get(vip, "health"),
+		"timeout_ms")), 500);
+	ck_assert_int_eq(json_integer_value(json_object_get(json_object_get(json_object_get(
+		root, "dataplane"), "timeouts"), "udp_s")), 30);
+	json_decref(root);
+
+	/* The dump loads back to the same model. */
+	{
+		struct cfg *c2 = cfg_load_json(dump, strlen(dump), &e);
+		char *dump2;
+
+		ASSERT_LOADED(c2, e);
+		dump2 = cfg_dump(c2);
+		ck_assert_ptr_nonnull(dump2);
+		ck_assert_str_eq(dump, dump2);
+		free(dump2);
+		cfg_free(c2);
+	}
+	free(dump);
+	cfg_free(c);
 }
 END_TEST
 
@@ -1179,6 +1584,7 @@ config_suite(void)
 	tcase_add_test(tc, test_eal_empty);
 	tcase_add_test(tc, test_equivalence_baremetal);
 	tcase_add_test(tc, test_equivalence_sections);
+	tcase_add_test(tc, test_dump_order);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("rules");
@@ -1186,6 +1592,11 @@ config_suite(void)
 	tcase_add_loop_test(tc, test_lc_case, 0, (int)(sizeof(lc_cases) / sizeof(lc_cases[0])));
 	tcase_add_test(tc, test_lc_trailing_comment);
 	tcase_add_test(tc, test_lc_integers);
+	tcase_add_test(tc, test_timeouts);
+	tcase_add_test(tc, test_health_timeout);
+	tcase_add_test(tc, test_forwarding_models);
+	tcase_add_loop_test(tc, test_single_error, 0,
+		(int)(sizeof(single_error_cases) / sizeof(single_error_cases[0])));
 	tcase_add_test(tc, test_many_errors);
 	tcase_add_test(tc, test_error_overflow);
 	tcase_add_test(tc, test_limits);
