@@ -50,7 +50,7 @@ handle_arp(struct eqx_app *app, struct rte_mbuf *m, const struct net_hdrs *h)
 		rte_pktmbuf_free(m);
 		return;
 	}
-	eqx_nh_rx_arp(app, p, &a);
+	eqx_nh_learn(app, p, 4, a.spa, a.sha);
 	if (a.op != NET_ARP_REQUEST) {
 		eqx_ctl_stats.arp_replies++;
 		rte_pktmbuf_free(m);
@@ -77,20 +77,21 @@ handle_arp(struct eqx_app *app, struct rte_mbuf *m, const struct net_hdrs *h)
 }
 
 static void
-handle_icmp(struct eqx_app *app, struct rte_mbuf *m, const struct net_hdrs *h)
+handle_echo(struct eqx_app *app, struct rte_mbuf *m, const struct net_hdrs *h)
 {
 	uint16_t p = m->port;
 	uint32_t want = h->l2_len + h->l3_total;
+	int rc;
 
-	if (h->family != 4 || h->dport >> 8 != 8 || h->frag != NET_FRAG_NONE) {
-		eqx_ctl_stats.icmp_ignored++;
-		rte_pktmbuf_free(m);
-		return;
-	}
 	if (rte_pktmbuf_pkt_len(m) > want)
 		rte_pktmbuf_trim(m, rte_pktmbuf_pkt_len(m) - want);
-	if (net_icmp4_echo_reply(rte_pktmbuf_mtod(m, uint8_t *), rte_pktmbuf_data_len(m), h,
-				 app->ports[p].mac.addr_bytes) != 0) {
+	if (h->family == 4)
+		rc = net_icmp4_echo_reply(rte_pktmbuf_mtod(m, uint8_t *), rte_pktmbuf_data_len(m), h,
+					  app->ports[p].mac.addr_bytes);
+	else
+		rc = net_icmp6_echo_reply(rte_pktmbuf_mtod(m, uint8_t *), rte_pktmbuf_data_len(m), h,
+					  app->ports[p].mac.addr_bytes);
+	if (rc != 0) {
 		eqx_ctl_stats.icmp_malformed++;
 		rte_pktmbuf_free(m);
 		return;
@@ -101,10 +102,67 @@ handle_icmp(struct eqx_app *app, struct rte_mbuf *m, const struct net_hdrs *h)
 	eqx_control_send(app, m);
 }
 
+/* Neighbour discovery (RFC 4861): learn from NS and NA, answer NS for our addresses. */
+static void
+handle_nd(struct eqx_app *app, struct rte_mbuf *m, const struct net_hdrs *h)
+{
+	static const uint8_t unspecified[16];
+	static const uint8_t all_nodes[16] = { 0xff, 0x02, [15] = 1 };
+	static const uint8_t all_nodes_mac[6] = { 0x33, 0x33, 0, 0, 0, 1 };
+	const uint8_t *d = rte_pktmbuf_mtod(m, const uint8_t *);
+	const struct eqx_local *l;
+	uint16_t p = m->port;
+	uint8_t eth_dst[6], target[16], to[16], *o;
+	uint8_t flags = 0x20;	/* override */
+	struct net_nd nd;
+
+	if (net_nd_parse(d, rte_pktmbuf_data_len(m), h, &nd) != 0) {
+		eqx_ctl_stats.nd_malformed++;
+		rte_pktmbuf_free(m);
+		return;
+	}
+	if (nd.type == NET_ND_NA) {
+		eqx_ctl_stats.nd_advertisements++;
+		eqx_nh_learn(app, p, 6, nd.target, nd.has_lladdr ? nd.lladdr : d + 6);
+		rte_pktmbuf_free(m);
+		return;
+	}
+	if (nd.has_lladdr && memcmp(h->src, unspecified, 16) != 0)
+		eqx_nh_learn(app, p, 6, h->src, nd.lladdr);
+	l = eqx_state_local(app->state, 6, nd.target);
+	if (l == NULL || (!l->is_vip && l->port != p)) {
+		eqx_ctl_stats.nd_not_ours++;
+		rte_pktmbuf_free(m);
+		return;
+	}
+	/* A duplicate-address probe (from ::) is answered to all nodes, unsolicited. */
+	if (memcmp(h->src, unspecified, 16) == 0) {
+		memcpy(to, all_nodes, 16);
+		memcpy(eth_dst, all_nodes_mac, 6);
+	} else {
+		memcpy(to, h->src, 16);
+		flags |= 0x40;	/* solicited */
+		memcpy(eth_dst, nd.has_lladdr ? nd.lladdr : d + 6, 6);
+	}
+	memcpy(target, nd.target, 16);
+	rte_pktmbuf_reset(m);
+	o = (uint8_t *)rte_pktmbuf_append(m, 128);
+	if (o == NULL) {
+		rte_pktmbuf_free(m);
+		return;
+	}
+	rte_pktmbuf_trim(m, (uint16_t)(128 - net_nd_build_na(o, eth_dst,
+		app->ports[p].mac.addr_bytes, target, to, target, flags)));
+	m->port = p;
+	eqx_ctl_stats.nd_answered++;
+	eqx_control_send(app, m);
+}
+
 void
 eqx_control_frame(struct eqx_app *app, struct rte_mbuf *m)
 {
 	struct net_hdrs h;
+	uint8_t type;
 
 	eqx_ctl_stats.rx_packets++;
 	if (net_parse(rte_pktmbuf_mtod(m, const uint8_t *), rte_pktmbuf_data_len(m), &h) !=
@@ -113,14 +171,53 @@ eqx_control_frame(struct eqx_app *app, struct rte_mbuf *m)
 		rte_pktmbuf_free(m);
 		return;
 	}
-	if (h.family == 0 && h.ethertype == NET_ETHERTYPE_ARP)
+	type = (uint8_t)(h.dport >> 8);
+	if (h.family == 0 && h.ethertype == NET_ETHERTYPE_ARP) {
 		handle_arp(app, m, &h);
-	else if (h.l4_proto == NET_PROTO_ICMP)
-		handle_icmp(app, m, &h);
-	else {
+		return;
+	}
+	if (h.family == 4) {
+		memset(h.src + 4, 0, 12);
+		memset(h.dst + 4, 0, 12);
+	}
+	if (eqx_health_rx(app, m, &h)) {
+		eqx_ctl_stats.health_replies++;
+		return;
+	}
+	if (h.frag != NET_FRAG_NONE) {
+		eqx_ctl_stats.unhandled++;
+		rte_pktmbuf_free(m);
+	} else if (h.l4_proto == NET_PROTO_ICMP6 && (type == NET_ND_NS || type == NET_ND_NA)) {
+		handle_nd(app, m, &h);
+	} else if ((h.l4_proto == NET_PROTO_ICMP && type == 8) ||
+		   (h.l4_proto == NET_PROTO_ICMP6 && type == NET_ICMP6_ECHO_REQUEST)) {
+		handle_echo(app, m, &h);
+	} else {
 		eqx_ctl_stats.unhandled++;
 		rte_pktmbuf_free(m);
 	}
+}
+
+/* Pins made by one worker are installed on every other one. */
+static unsigned int
+fan_out_events(struct eqx_app *app)
+{
+	struct eqx_event ev[EQX_BURST];
+	unsigned int w, o, i, n, got = 0;
+
+	for (w = 0; w < app->n_workers; w++) {
+		n = rte_ring_sc_dequeue_burst_elem(app->workers[w].events, ev, sizeof(ev[0]),
+						   EQX_BURST, NULL);
+		got += n;
+		for (o = 0; o < app->n_workers; o++) {
+			if (o == w)
+				continue;
+			i = rte_ring_sp_enqueue_burst_elem(app->workers[o].installs, ev,
+							   sizeof(ev[0]), n, NULL);
+			eqx_ctl_stats.installs_lost += n - i;
+		}
+	}
+	return got;
 }
 
 /* What a reload cannot change without a restart: ports, lcores, memory, socket. */
@@ -153,6 +250,7 @@ restart_only_changed(const struct cfg *old, const struct cfg *new, struct cfg_er
 		CHANGED(strcmp(old->ports[i].name, new->ports[i].name) != 0, "ports[].name");
 		CHANGED(strcmp(old->ports[i].device, new->ports[i].device) != 0,
 			"ports[].device");
+		CHANGED(old->ports[i].mtu != new->ports[i].mtu, "ports[].mtu");
 	}
 #undef CHANGED
 	return errs->n == 0 ? 0 : -EINVAL;
@@ -231,10 +329,12 @@ eqx_control_loop(struct eqx_app *app)
 				eqx_control_frame(app, pkts[i]);
 			got += n;
 		}
+		got += fan_out_events(app);
 		now = rte_rdtsc();
 		if (now >= next_timer) {
 			eqx_nh_timer(app, now);
-			next_timer = now + app->tsc_hz / 10;
+			eqx_health_timer(app, now);
+			next_timer = now + app->tsc_hz / 100;
 		}
 		if (app->reload) {
 			app->reload = false;

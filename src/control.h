@@ -14,8 +14,13 @@
 	_(arp_not_ours)                             \
 	_(arp_malformed)                            \
 	_(icmp_echo_replies)                        \
-	_(icmp_ignored)                             \
 	_(icmp_malformed)                           \
+	_(nd_answered)                              \
+	_(nd_advertisements)                        \
+	_(nd_not_ours)                              \
+	_(nd_malformed)                             \
+	_(health_replies)                           \
+	_(installs_lost)                            \
 	_(unhandled)                                \
 	_(reloads)                                  \
 	_(reloads_rejected)                         \

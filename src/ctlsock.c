@@ -109,11 +109,75 @@ do_reload(struct eqx_app *app)
 	json_t *r;
 
 	if (eqx_reload(app, &errs) == 0)
-		return reply_ok(json_pack("{s:I}", "generation", (json_int_t)app->generation));
+		return reply_ok(json_pack("{s:s, s:I}", "result", "ok", "generation",
+					  (json_int_t)app->generation));
 	r = reply_error("configuration rejected; the running generation is unchanged");
 	json_object_set_new(r, "errors", json_string(errs != NULL ? errs : ""));
 	free(errs);
 	return r;
+}
+
+/* {"cmd":"backend-set","vip":V,"backend":A,"weight":N,"state":S}: until the next reload. */
+static json_t *
+do_backend_set(struct eqx_app *app, json_t *req)
+{
+	const char *vip = json_string_value(json_object_get(req, "vip"));
+	const char *addr = json_string_value(json_object_get(req, "backend"));
+	json_t *jw = json_object_get(req, "weight"), *js = json_object_get(req, "state");
+	struct eqx_override ov;
+	enum cfg_backend_state st;
+	int id;
+
+	if (vip == NULL || addr == NULL)
+		return reply_error("backend-set needs \"vip\" and \"backend\"");
+	id = eqx_backend_find(app, vip, addr);
+	if (id < 0)
+		return reply_error("no such backend in that VIP");
+	ov = app->override[id];
+	if (jw != NULL) {
+		if (!json_is_integer(jw) || json_integer_value(jw) < 0 ||
+		    json_integer_value(jw) > 1000)
+			return reply_error("weight: expected an integer 0..1000");
+		ov.set_weight = true;
+		ov.weight = (uint32_t)json_integer_value(jw);
+	}
+	if (js != NULL) {
+		if (!json_is_string(js) || cfg_backend_state_parse(json_string_value(js), &st) != 0)
+			return reply_error("state: expected active, draining or down");
+		ov.set_state = true;
+		ov.state = st;
+	}
+	app->override[id] = ov;
+	if (eqx_state_rebuild(app) != 0)
+		return reply_error("the new generation could not be built; see the log");
+	EQX_LOG(NOTICE, ctl, "backend %s of %s set by equinoxctl: generation %" PRIu64, addr, vip,
+		app->generation);
+	return reply_ok(json_pack("{s:s, s:I}", "result", "ok", "generation",
+				  (json_int_t)app->generation));
+}
+
+/* {"cmd":"backend-health","vip":V,"backend":A,"state":"up"|"down"} for health type external. */
+static json_t *
+do_backend_health(struct eqx_app *app, json_t *req)
+{
+	const char *vip = json_string_value(json_object_get(req, "vip"));
+	const char *addr = json_string_value(json_object_get(req, "backend"));
+	const char *state = json_string_value(json_object_get(req, "state"));
+	int id, rc;
+
+	if (vip == NULL || addr == NULL || state == NULL ||
+	    (strcmp(state, "up") != 0 && strcmp(state, "down") != 0))
+		return reply_error("backend-health needs \"vip\", \"backend\", \"state\": up|down");
+	id = eqx_backend_find(app, vip, addr);
+	if (id < 0)
+		return reply_error("no such backend in that VIP");
+	rc = eqx_health_set(app, (uint32_t)id, strcmp(state, "up") == 0, "set by equinoxctl");
+	if (rc == -EPERM)
+		return reply_error("that VIP's health type is not \"external\"");
+	if (rc != 0)
+		return reply_error("health not set");
+	return reply_ok(json_pack("{s:s, s:I}", "result", "ok", "generation",
+				  (json_int_t)app->generation));
 }
 
 static json_t *
@@ -137,12 +201,16 @@ dispatch(struct eqx_app *app, const char *line)
 		r = reply_ok(eqx_vips_json(app, json_string_value(json_object_get(req, "vip"))));
 	else if (strcmp(cmd, "reload") == 0)
 		r = do_reload(app);
+	else if (strcmp(cmd, "backend-set") == 0)
+		r = do_backend_set(app, req);
+	else if (strcmp(cmd, "backend-health") == 0)
+		r = do_backend_health(app, req);
 	else if (strcmp(cmd, "ping") == 0)
 		r = reply_ok(json_pack("{s:s, s:I}", "instance", app->cfg->instance.name,
 				       "generation", (json_int_t)app->generation));
 	else {
 		eqx_ctl_stats.ctl_bad_requests++;
-		r = reply_error("unknown command (stats, vips, reload, ping)");
+		r = reply_error("unknown command (stats, vips, reload, backend-set, backend-health, ping)");
 	}
 	json_decref(req);
 	return r;

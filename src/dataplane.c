@@ -1,7 +1,20 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * Per-frame classification and forwarding. Reads only the published state
- * generation in ctx, writes only the worker's own flow table and counters.
+ * generation in ctx, writes only the worker's own tables and counters.
+ *
+ * A burst is handled in two passes: the first parses and classifies every
+ * frame (frames for the control lcore, ICMP errors, later fragments and drops
+ * are finished there), the second looks up all VIP frames' flows at once so the
+ * table's cache misses overlap, then picks backends for the misses and
+ * encapsulates.
+ *
+ * Fragments: a first fragment carries the ports, so it is balanced like any
+ * packet and its (source, destination, protocol, IP id) is remembered with the
+ * backend; later fragments follow that record. All fragments of a datagram
+ * hash alike (RSS and af_packet fanout use L3 alone for fragments), so they
+ * meet on one worker. A later fragment that arrives before its first one is
+ * dropped and counted (fragment_unknown).
  */
 #include <string.h>
 
@@ -11,7 +24,19 @@
 #include "dataplane.h"
 #include "maglev/maglev.h"
 
-#define EQX_OUTER_LEN (RTE_ETHER_HDR_LEN + NET_IP4_LEN)
+#define EQX_GUE_OVERHEAD (8 + NET_GUE_LEN)
+#define EQX_GUE_SPORT_BASE 0xc000	/* source ports 49152..65535 carry the flow hash */
+#define EQX_PTB_QUOTE_MAX 548		/* RFC 1812: quote up to 576 bytes in all */
+#define EQX_PTB6_QUOTE_MAX 1184		/* the whole ICMPv6 error within 1280 bytes */
+
+/* A VIP frame waiting for the bulk flow lookup. */
+struct pending {
+	struct rte_mbuf *m;
+	const struct eqx_vip *vip;
+	struct flow_key key;
+	uint32_t hash;
+	struct net_hdrs h;
+};
 
 void
 eqx_dp_ctx_init(struct eqx_dp_ctx *c, struct eqx_app *app, struct eqx_worker *w)
@@ -125,115 +150,347 @@ to_control(struct eqx_dp_ctx *c, unsigned int p, struct rte_mbuf *m)
 	c->w->stats.to_control++;
 }
 
-/* Pick the backend for a VIP packet: the flow's own, or Maglev's for a new flow. */
+static inline void
+key_set(struct flow_key *k, uint8_t family, uint8_t proto, const uint8_t *src,
+	const uint8_t *dst, uint16_t sport, uint16_t dport)
+{
+	memset(k, 0, sizeof(*k));
+	k->family = family;
+	k->proto = proto;
+	k->sport = sport;
+	k->dport = dport;
+	memcpy(k->src, src, family == 4 ? 4 : 16);
+	memcpy(k->dst, dst, family == 4 ? 4 : 16);
+}
+
+static inline bool
+backend_usable(const struct eqx_backend *b, const struct eqx_vip *vip)
+{
+	return b != NULL && b->vip == vip->id && b->state != CFG_BACKEND_DOWN;
+}
+
+static inline const struct eqx_backend *
+backend_get(const struct eqx_state *st, uint32_t id)
+{
+	return id < EQX_MAX_BACKEND_IDS ? st->backend_by_id[id] : NULL;
+}
+
+/*
+ * A backend for a connection that has no flow entry: the client's pinned
+ * backend under affinity, else Maglev over the 5-tuple (or, under affinity,
+ * the client address, so that every worker and instance agrees without asking).
+ */
 static const struct eqx_backend *
-balance(struct eqx_dp_ctx *c, const struct eqx_vip *vip, const struct net_hdrs *h)
+choose(struct eqx_dp_ctx *c, const struct eqx_vip *vip, uint8_t family, const uint8_t *client,
+       uint32_t hash, bool pin)
 {
 	const struct eqx_state *st = c->st;
-	struct eqx_worker_stats *s = &c->w->stats;
-	const struct eqx_backend *b = NULL;
-	struct flow_entry *e;
-	struct flow_key k;
-	uint32_t hash, slot;
+	struct eqx_worker *w = c->w;
+	const struct eqx_backend *b;
+	struct flow_entry *ae = NULL;
+	struct flow_key ak;
+	uint32_t ahash = 0, slot;
 
-	memset(&k, 0, sizeof(k));
-	k.family = h->family;
-	k.proto = h->l4_proto;
-	k.sport = h->sport;
-	k.dport = h->dport;
-	memcpy(k.src, h->src, h->family == 4 ? 4 : 16);
-	memcpy(k.dst, h->dst, h->family == 4 ? 4 : 16);
-	hash = flow_hash(&k);
-
-	e = flow_lookup(c->w->flows, &k, hash, c->now);
-	if (e != NULL) {
-		b = e->backend < EQX_MAX_BACKEND_IDS ? st->backend_by_id[e->backend] : NULL;
-		/* A removed backend is gone for its flows too: they are re-balanced. */
-		if (likely(b != NULL && b->vip == vip->id && b->state != CFG_BACKEND_DOWN)) {
-			s->flow_hits++;
-			flow_touch(e, h->tcp_flags, c->now);
-			return b;
+	if (vip->affinity == CFG_AFFINITY_CLIENT_IP) {
+		key_set(&ak, family, 0, client, vip->addr, 0, vip->port);
+		ak.dport = vip->id;
+		ahash = flow_hash(&ak);
+		ae = flow_lookup(w->affinity, &ak, ahash, c->now);
+		if (ae != NULL && (uint32_t)(c->now - ae->last_seen) <= vip->affinity_timeout) {
+			b = backend_get(st, ae->backend);
+			/* Only an active backend takes a new connection, pinned or not. */
+			if (b != NULL && b->vip == vip->id && b->state == CFG_BACKEND_ACTIVE) {
+				if (pin)
+					ae->last_seen = c->now;
+				w->stats.affinity_hits++;
+				return b;
+			}
 		}
-		s->flow_reassigned++;
-		b = NULL;
-	} else {
-		s->flow_misses++;
+		hash = flow_hash_addr(family, client);
 	}
-
-	slot = maglev_lookup(vip->table, vip->table_size, hash);
-	if (unlikely(slot == MAGLEV_EMPTY || slot >= EQX_MAX_BACKEND_IDS))
+	slot = maglev_lookup(vip->maglev->slots, vip->maglev->size, hash);
+	if (unlikely(slot == MAGLEV_EMPTY))
 		return NULL;
-	b = st->backend_by_id[slot];
+	b = backend_get(st, slot);
 	if (unlikely(b == NULL))
 		return NULL;
 
+	if (vip->affinity == CFG_AFFINITY_CLIENT_IP && pin) {
+		struct eqx_event ev = { .type = EQX_EV_AFFINITY, .family = family,
+					.vip = vip->id, .backend = b->id };
+
+		if (ae == NULL)
+			ae = flow_insert(w->affinity, &ak, ahash, c->now, false);
+		if (ae != NULL) {
+			ae->backend = b->id;
+			ae->vip = vip->id;
+			ae->last_seen = c->now;
+		}
+		/* The other workers learn the pin through the control lcore. */
+		memcpy(ev.client, client, 16);
+		if (rte_ring_sp_enqueue_elem(w->events, &ev, sizeof(ev)) != 0)
+			w->stats.events_lost++;
+	}
+	return b;
+}
+
+/* Install a pin another worker made (arrives through the control lcore). */
+static void
+affinity_install(struct eqx_dp_ctx *c, const struct eqx_event *ev)
+{
+	struct flow_entry *ae;
+	struct flow_key ak;
+	uint32_t ahash;
+	const struct eqx_vip *vip = eqx_state_vip_by_id(c->st, ev->vip);
+
+	if (vip == NULL)
+		return;
+	key_set(&ak, ev->family, 0, ev->client, vip->addr, 0, vip->port);
+	ak.dport = vip->id;
+	ahash = flow_hash(&ak);
+	ae = flow_lookup(c->w->affinity, &ak, ahash, c->now);
+	if (ae == NULL)
+		ae = flow_insert(c->w->affinity, &ak, ahash, c->now, false);
+	if (ae == NULL)
+		return;
+	ae->backend = ev->backend;
+	ae->vip = vip->id;
+	ae->last_seen = c->now;
+	c->w->stats.affinity_installs++;
+}
+
+void
+eqx_dp_installs(struct eqx_dp_ctx *c)
+{
+	struct eqx_event ev[EQX_BURST];
+	unsigned int n, i;
+
+	n = rte_ring_sc_dequeue_burst_elem(c->w->installs, ev, sizeof(ev[0]), EQX_BURST, NULL);
+	for (i = 0; i < n; i++)
+		if (ev[i].type == EQX_EV_AFFINITY)
+			affinity_install(c, &ev[i]);
+}
+
+static void
+flow_assign(struct eqx_worker *w, struct flow_entry *e, const struct eqx_vip *vip,
+	    const struct eqx_backend *b, bool fresh)
+{
+	if (!fresh) {
+		w->stats.vip[e->vip].active--;
+		w->stats.backend[e->backend].active--;
+	}
+	e->vip = vip->id;
+	e->backend = b->id;
+	w->stats.vip[vip->id].active++;
+	w->stats.backend[b->id].active++;
+	w->stats.vip[vip->id].flows++;
+	w->stats.backend[b->id].flows++;
+}
+
+/* The backend for a VIP frame whose flow was not found (or whose backend is gone). */
+static const struct eqx_backend *
+balance_miss(struct eqx_dp_ctx *c, struct pending *pd, struct flow_entry *e)
+{
+	struct eqx_worker *w = c->w;
+	const struct net_hdrs *h = &pd->h;
+	const struct eqx_backend *b;
+	bool fresh = e == NULL;
+
+	b = choose(c, pd->vip, h->family, h->src, pd->hash, true);
+	if (unlikely(b == NULL))
+		return NULL;
 	if (e == NULL) {
 		bool syn_only = h->l4_proto == NET_PROTO_TCP &&
 			(h->tcp_flags & (NET_TCP_SYN | NET_TCP_ACK)) == NET_TCP_SYN;
 
-		e = flow_insert(c->w->flows, &k, hash, c->now, syn_only);
+		/* Two frames of one new flow in a burst: the first one inserted it. */
+		e = flow_lookup(w->flows, &pd->key, pd->hash, c->now);
+		fresh = e == NULL;
+		if (e == NULL)
+			e = flow_insert(w->flows, &pd->key, pd->hash, c->now, syn_only);
 		/* Without an entry the flow still goes where Maglev says: counted, not dropped. */
-		if (unlikely(e == NULL))
-			s->drops[EQX_DROP_FLOW_TABLE_FULL]++;
+		if (unlikely(e == NULL)) {
+			w->stats.drops[EQX_DROP_FLOW_TABLE_FULL]++;
+			w->stats.vip[pd->vip->id].flows++;
+			w->stats.backend[b->id].flows++;
+			return b;
+		}
+		if (!fresh) {
+			const struct eqx_backend *eb = backend_get(c->st, e->backend);
+
+			if (backend_usable(eb, pd->vip)) {
+				flow_touch(e, h->tcp_flags, c->now);
+				return eb;
+			}
+		}
 	}
-	if (e != NULL) {
-		e->vip = vip->id;
-		e->backend = b->id;
-		flow_touch(e, h->tcp_flags, c->now);
-	}
-	s->vip[vip->id].flows++;
-	s->backend[b->id].flows++;
+	flow_assign(w, e, pd->vip, b, fresh);
+	flow_touch(e, h->tcp_flags, c->now);
 	return b;
 }
 
-/* Wrap the IP packet of m in IPv4 toward b and queue it on the next hop's port. */
+/* Remember where a first fragment went so that the rest of its datagram follows. */
 static void
-encap_ipip(struct eqx_dp_ctx *c, const struct net_hdrs *h, const struct eqx_backend *b,
-	   const struct eqx_nh *nh, struct rte_mbuf *m)
+fragment_record(struct eqx_dp_ctx *c, const struct net_hdrs *h, const struct eqx_vip *vip,
+		const struct eqx_backend *b)
 {
-	const struct eqx_port_state *ps = &c->st->port[nh->port];
-	uint32_t inner_len = h->l3_total;
-	uint8_t *inner = rte_pktmbuf_mtod_offset(m, uint8_t *, h->l2_len);
-	bool df = h->family == 6 || (inner[6] & 0x40) != 0;
-	uint8_t *o;
+	struct flow_entry *e;
+	struct flow_key k;
+	uint32_t hash;
 
-	if (unlikely(inner_len + NET_IP4_LEN > ps->mtu)) {
-		drop(c, EQX_DROP_MTU_EXCEEDED, m);
+	key_set(&k, h->family, h->l4_proto, h->src, h->dst, (uint16_t)(h->ip4_id >> 16),
+		(uint16_t)h->ip4_id);
+	hash = flow_hash(&k);
+	e = flow_lookup(c->w->frags, &k, hash, c->now);
+	if (e == NULL)
+		e = flow_insert(c->w->frags, &k, hash, c->now, false);
+	if (e != NULL) {
+		e->vip = vip->id;
+		e->backend = b->id;
+	}
+}
+
+/*
+ * The frame is too big for the tunnel: tell the client the MTU that fits, as
+ * a router would (ICMP fragmentation needed / ICMPv6 packet too big), so path
+ * MTU discovery works through equinox. The error goes back out of the port the
+ * frame came in on, to the MAC it came from; its source is the VIP.
+ */
+static void
+send_too_big(struct eqx_dp_ctx *c, unsigned int p, const struct net_hdrs *h,
+	     struct rte_mbuf *m, uint32_t mtu)
+{
+	uint8_t peer[6], *d;
+	uint32_t quote, hdr;
+
+	memcpy(peer, rte_pktmbuf_mtod_offset(m, uint8_t *, 6), 6);
+	hdr = RTE_ETHER_HDR_LEN + (h->family == 4 ? NET_IP4_LEN : NET_IP6_LEN) + 8;
+	quote = RTE_MIN((uint32_t)h->l3_total,
+			h->family == 4 ? (uint32_t)EQX_PTB_QUOTE_MAX : (uint32_t)EQX_PTB6_QUOTE_MAX);
+	rte_pktmbuf_adj(m, h->l2_len);
+	rte_pktmbuf_trim(m, rte_pktmbuf_pkt_len(m) - quote);
+	d = (uint8_t *)rte_pktmbuf_prepend(m, (uint16_t)hdr);
+	if (unlikely(d == NULL)) {
+		drop(c, EQX_DROP_NO_HEADROOM, m);
+		return;
+	}
+	net_eth_write(d, peer, c->app->ports[p].mac.addr_bytes,
+		      h->family == 4 ? NET_ETHERTYPE_IP4 : NET_ETHERTYPE_IP6);
+	if (h->family == 4) {
+		uint8_t *ip = d + RTE_ETHER_HDR_LEN, *icmp = ip + NET_IP4_LEN;
+
+		net_ipip4_write(ip, h->dst, h->src, (uint16_t)(8 + quote), NET_PROTO_ICMP, 0, 64, 0,
+				true);
+		icmp[0] = 3;
+		icmp[1] = 4;
+		net_put16(icmp + 2, 0);
+		net_put16(icmp + 4, 0);
+		net_put16(icmp + 6, (uint16_t)mtu);
+		net_put16(icmp + 2, net_csum_fold(net_csum_partial(icmp, 8 + quote, 0)));
+	} else {
+		uint8_t *ip = d + RTE_ETHER_HDR_LEN, *icmp = ip + NET_IP6_LEN;
+
+		net_ip6_write(ip, h->dst, h->src, (uint16_t)(8 + quote), NET_PROTO_ICMP6, 0, 0, 64);
+		icmp[0] = 2;
+		icmp[1] = 0;
+		net_put16(icmp + 2, 0);
+		net_put32(icmp + 4, mtu);
+		net_put16(icmp + 2, net_ip6_l4_csum(h->dst, h->src, NET_PROTO_ICMP6, icmp,
+						    8 + quote, 2));
+	}
+	m->ol_flags = 0;
+	c->w->stats.icmp_too_big_sent++;
+	eqx_dp_tx(c, p, m);
+}
+
+/* Wrap the IP packet of m in IPv4 or IPv6 (and UDP+GUE) toward b. */
+static void
+encap_ip(struct eqx_dp_ctx *c, unsigned int in_port, const struct net_hdrs *h,
+	 const struct eqx_vip *vip, const struct eqx_backend *b, const struct eqx_nh *nh,
+	 uint32_t hash, struct rte_mbuf *m)
+{
+	bool gue = vip->forwarding == CFG_FWD_GUE;
+	uint32_t ip_len = b->family == 4 ? NET_IP4_LEN : NET_IP6_LEN;
+	uint32_t extra = ip_len + (gue ? EQX_GUE_OVERHEAD : 0);
+	uint32_t inner_len = h->l3_total, payload = inner_len + (gue ? EQX_GUE_OVERHEAD : 0);
+	uint32_t mtu = c->st->port[nh->port].mtu;
+	uint8_t inner_proto = h->family == 4 ? NET_PROTO_IPIP : NET_PROTO_IP6;
+	bool df = h->family == 6 || (h->ip_flags & 0x40) != 0;
+	uint8_t *o, *l3, *udp;
+
+	if (unlikely(inner_len + extra > mtu)) {
+		/* Without DF an IPv4 sender expects routers to fragment; we do not. */
+		if (df && h->frag == NET_FRAG_NONE)
+			send_too_big(c, in_port, h, m, mtu - extra);
+		else
+			drop(c, EQX_DROP_MTU_EXCEEDED, m);
 		return;
 	}
 	/* Ethernet padding after the IP packet must not travel inside the tunnel. */
 	if (rte_pktmbuf_pkt_len(m) > h->l2_len + inner_len)
 		rte_pktmbuf_trim(m, rte_pktmbuf_pkt_len(m) - h->l2_len - inner_len);
 	rte_pktmbuf_adj(m, h->l2_len);
-	o = (uint8_t *)rte_pktmbuf_prepend(m, EQX_OUTER_LEN);
+	o = (uint8_t *)rte_pktmbuf_prepend(m, (uint16_t)(RTE_ETHER_HDR_LEN + extra));
+	if (unlikely(o == NULL)) {
+		drop(c, EQX_DROP_NO_HEADROOM, m);
+		return;
+	}
+	l3 = o + RTE_ETHER_HDR_LEN;
+	net_eth_write(o, nh->mac.addr_bytes, c->app->ports[nh->port].mac.addr_bytes,
+		      b->family == 4 ? NET_ETHERTYPE_IP4 : NET_ETHERTYPE_IP6);
+	if (b->family == 4)
+		net_ipip4_write(l3, b->src, b->addr, (uint16_t)payload,
+				gue ? NET_PROTO_UDP : inner_proto, h->tos, 64,
+				df ? 0 : c->ip_id++, df);
+	else
+		net_ip6_write(l3, b->src, b->addr, (uint16_t)payload,
+			      gue ? NET_PROTO_UDP : inner_proto, h->tos, hash & 0xfffff, 64);
+	if (gue) {
+		udp = l3 + ip_len;
+		/* The source port carries the flow hash so the backends' RSS spreads flows. */
+		net_udp_write(udp, (uint16_t)(EQX_GUE_SPORT_BASE | (hash & 0x3fff)), vip->gue_port,
+			      (uint16_t)payload);
+		net_gue_write(udp + 8, inner_proto);
+		/* UDP over IPv6 must carry a checksum (RFC 8200 8.1). */
+		if (b->family == 6)
+			net_put16(udp + 6, net_ip6_l4_csum(b->src, b->addr, NET_PROTO_UDP, udp,
+							   payload, 6));
+	}
+	m->ol_flags = 0;
+	eqx_dp_tx(c, nh->port, m);
+}
+
+/* L2 direct server return: the frame keeps its IP packet, only its MACs change. */
+static void
+encap_l2(struct eqx_dp_ctx *c, const struct net_hdrs *h, const struct eqx_nh *nh,
+	 struct rte_mbuf *m)
+{
+	uint8_t *o;
+
+	if (rte_pktmbuf_pkt_len(m) > (uint32_t)h->l2_len + h->l3_total)
+		rte_pktmbuf_trim(m, rte_pktmbuf_pkt_len(m) - h->l2_len - h->l3_total);
+	/* Tags of the client's segment mean nothing on the backend's: rebuild L2. */
+	rte_pktmbuf_adj(m, h->l2_len);
+	o = (uint8_t *)rte_pktmbuf_prepend(m, RTE_ETHER_HDR_LEN);
 	if (unlikely(o == NULL)) {
 		drop(c, EQX_DROP_NO_HEADROOM, m);
 		return;
 	}
 	net_eth_write(o, nh->mac.addr_bytes, c->app->ports[nh->port].mac.addr_bytes,
-		      NET_ETHERTYPE_IP4);
-	net_ipip4_write(o + RTE_ETHER_HDR_LEN, ps->addr4, b->addr, (uint16_t)inner_len,
-			h->family == 4 ? NET_PROTO_IPIP : NET_PROTO_IP6, h->tos, 64,
-			df ? 0 : c->ip_id++, df);
+		      h->family == 4 ? NET_ETHERTYPE_IP4 : NET_ETHERTYPE_IP6);
 	m->ol_flags = 0;
 	eqx_dp_tx(c, nh->port, m);
 }
 
 static void
-forward_vip(struct eqx_dp_ctx *c, const struct eqx_vip *vip, const struct net_hdrs *h,
-	    struct rte_mbuf *m)
+forward(struct eqx_dp_ctx *c, unsigned int in_port, const struct net_hdrs *h,
+	const struct eqx_vip *vip, const struct eqx_backend *b, uint32_t hash,
+	struct rte_mbuf *m)
 {
 	struct eqx_worker_stats *s = &c->w->stats;
-	const struct eqx_backend *b;
 	const struct eqx_nh *nh;
 	uint32_t len = rte_pktmbuf_pkt_len(m);
 
-	/* Later fragments carry no ports, so they cannot follow their flow yet. */
-	if (unlikely(h->frag != NET_FRAG_NONE)) {
-		drop(c, EQX_DROP_VIP_FRAGMENT, m);
-		return;
-	}
-	b = balance(c, vip, h);
 	if (unlikely(b == NULL)) {
 		drop(c, EQX_DROP_NO_BACKEND, m);
 		return;
@@ -247,7 +504,77 @@ forward_vip(struct eqx_dp_ctx *c, const struct eqx_vip *vip, const struct net_hd
 	s->vip[vip->id].bytes += len;
 	s->backend[b->id].packets++;
 	s->backend[b->id].bytes += len;
-	encap_ipip(c, h, b, nh, m);
+	if (vip->forwarding == CFG_FWD_L2DSR)
+		encap_l2(c, h, nh, m);
+	else
+		encap_ip(c, in_port, h, vip, b, nh, hash, m);
+}
+
+/*
+ * An ICMP error about a load-balanced connection (a router on the client's
+ * path quoting a packet the backend sent from the VIP) goes to that
+ * connection's backend: the quoted packet, reversed, is the flow's key.
+ */
+static void
+icmp_error(struct eqx_dp_ctx *c, unsigned int p, const struct net_hdrs *h, struct rte_mbuf *m)
+{
+	const struct eqx_backend *b = NULL;
+	const struct eqx_vip *vip;
+	struct net_icmp_err ie;
+	struct flow_entry *e;
+	struct flow_key k;
+	uint32_t hash;
+
+	if (net_icmp_error_inner(rte_pktmbuf_mtod(m, const uint8_t *), rte_pktmbuf_data_len(m), h,
+				 &ie) != 0) {
+		drop(c, EQX_DROP_ICMP_ERROR_UNMATCHED, m);
+		return;
+	}
+	vip = eqx_state_vip(c->st, ie.family, ie.src, ie.proto, ie.sport);
+	if (vip == NULL) {
+		drop(c, EQX_DROP_ICMP_ERROR_UNMATCHED, m);
+		return;
+	}
+	key_set(&k, ie.family, ie.proto, ie.dst, ie.src, ie.dport, ie.sport);
+	hash = flow_hash(&k);
+	e = flow_lookup(c->w->flows, &k, hash, c->now);
+	if (e != NULL)
+		b = backend_get(c->st, e->backend);
+	/* Another worker may hold the flow: Maglev gives the same answer while the set is steady. */
+	if (!backend_usable(b, vip))
+		b = choose(c, vip, ie.family, ie.dst, hash, false);
+	c->w->stats.icmp_errors_forwarded++;
+	forward(c, p, h, vip, b, hash, m);
+}
+
+/* A later fragment goes where its first fragment went. */
+static void
+fragment_later(struct eqx_dp_ctx *c, unsigned int p, const struct net_hdrs *h,
+	       struct rte_mbuf *m)
+{
+	const struct eqx_backend *b;
+	const struct eqx_vip *vip = NULL;
+	struct flow_entry *e;
+	struct flow_key k;
+	uint32_t hash;
+
+	key_set(&k, h->family, h->l4_proto, h->src, h->dst, (uint16_t)(h->ip4_id >> 16),
+		(uint16_t)h->ip4_id);
+	hash = flow_hash(&k);
+	e = flow_lookup(c->w->frags, &k, hash, c->now);
+	if (e == NULL) {
+		drop(c, EQX_DROP_FRAGMENT_UNKNOWN, m);
+		return;
+	}
+	b = backend_get(c->st, e->backend);
+	if (b != NULL)
+		vip = eqx_state_vip_by_id(c->st, b->vip);
+	if (vip == NULL || !backend_usable(b, vip)) {
+		drop(c, EQX_DROP_FRAGMENT_UNKNOWN, m);
+		return;
+	}
+	c->w->stats.fragments_forwarded++;
+	forward(c, p, h, vip, b, hash, m);
 }
 
 static inline bool
@@ -256,75 +583,162 @@ mac_for_us(const struct rte_ether_addr *dst, const struct rte_ether_addr *mine)
 	return rte_is_same_ether_addr(dst, mine) || rte_is_multicast_ether_addr(dst);
 }
 
-void
-eqx_dp_process(struct eqx_dp_ctx *c, unsigned int p, struct rte_mbuf *m)
+/* Frames the appliance itself must see: neighbour discovery and health-probe answers. */
+static inline bool
+for_control(const struct net_hdrs *h)
 {
-	struct eqx_worker_stats *s = &c->w->stats;
-	const struct eqx_vip *vip;
+	if (h->l4_proto == NET_PROTO_ICMP || h->l4_proto == NET_PROTO_ICMP6)
+		return true;
+	return h->l4_proto == NET_PROTO_TCP &&
+	       ((h->tcp_flags & (NET_TCP_SYN | NET_TCP_ACK)) == (NET_TCP_SYN | NET_TCP_ACK) ||
+		(h->tcp_flags & NET_TCP_RST) != 0);
+}
+
+/* First pass: 1 when the frame waits in pd for the flow lookup, 0 when it is dealt with. */
+static int
+classify(struct eqx_dp_ctx *c, unsigned int p, struct rte_mbuf *m, struct pending *pd)
+{
+	struct net_hdrs *h = &pd->h;
 	const struct eqx_local *local;
-	struct net_hdrs h;
 	const uint8_t *d;
 	int err;
 
-	s->rx_packets++;
-	s->rx_bytes += rte_pktmbuf_pkt_len(m);
+	c->w->stats.rx_packets++;
+	c->w->stats.rx_bytes += rte_pktmbuf_pkt_len(m);
 	if (unlikely(m->nb_segs > 1) && rte_pktmbuf_linearize(m) != 0) {
 		drop(c, EQX_DROP_NO_HEADROOM, m);
-		return;
+		return 0;
 	}
 	d = rte_pktmbuf_mtod(m, const uint8_t *);
-	err = net_parse(d, rte_pktmbuf_data_len(m), &h);
+	err = net_parse(d, rte_pktmbuf_data_len(m), h);
 	if (unlikely(err != NET_PARSE_OK)) {
 		drop(c, EQX_DROP_PARSE_BASE + (unsigned int)err - 1, m);
-		return;
+		return 0;
 	}
 	if (unlikely(!mac_for_us((const struct rte_ether_addr *)d, &c->app->ports[p].mac))) {
 		drop(c, EQX_DROP_L2_OTHER_HOST, m);
-		return;
+		return 0;
 	}
-	if (h.family == 0) {
-		if (h.ethertype == NET_ETHERTYPE_ARP)
+	if (h->family == 0) {
+		if (h->ethertype == NET_ETHERTYPE_ARP)
 			to_control(c, p, m);
 		else
 			drop(c, EQX_DROP_UNSUPPORTED_ETHERTYPE, m);
-		return;
+		return 0;
 	}
-	if (h.family == 4) {
+	if (h->family == 4) {
 		/* The lookups hash all 16 bytes: clear what follows an IPv4 address. */
-		memset(h.src + 4, 0, 12);
-		memset(h.dst + 4, 0, 12);
+		memset(h->src + 4, 0, 12);
+		memset(h->dst + 4, 0, 12);
 	}
 
-	if (h.l4_proto == NET_PROTO_TCP || h.l4_proto == NET_PROTO_UDP) {
-		vip = eqx_state_vip(c->st, h.family, h.dst, h.l4_proto, h.dport);
-		if (likely(vip != NULL)) {
-			forward_vip(c, vip, &h, m);
-			return;
+	if (likely((h->l4_proto == NET_PROTO_TCP || h->l4_proto == NET_PROTO_UDP) &&
+		   h->frag != NET_FRAG_LATER)) {
+		pd->vip = eqx_state_vip(c->st, h->family, h->dst, h->l4_proto, h->dport);
+		if (likely(pd->vip != NULL)) {
+			pd->m = m;
+			key_set(&pd->key, h->family, h->l4_proto, h->src, h->dst, h->sport,
+				h->dport);
+			pd->hash = flow_hash(&pd->key);
+			return 1;
 		}
 	}
-	local = eqx_state_local(c->st, h.family, h.dst);
+	/* Neighbour discovery is addressed to multicast groups as often as to us. */
+	if (h->family == 6 && h->l4_proto == NET_PROTO_ICMP6 &&
+	    (h->dport >> 8) >= 133 && (h->dport >> 8) <= 137) {
+		to_control(c, p, m);
+		return 0;
+	}
+	local = eqx_state_local(c->st, h->family, h->dst);
 	if (local == NULL) {
 		drop(c, EQX_DROP_NOT_LOCAL, m);
-		return;
+		return 0;
 	}
-	if (h.l4_proto == NET_PROTO_ICMP || h.l4_proto == NET_PROTO_ICMP6) {
+	if (local->is_vip) {
+		if (h->frag == NET_FRAG_LATER)
+			fragment_later(c, p, h, m);
+		else if ((h->l4_proto == NET_PROTO_ICMP || h->l4_proto == NET_PROTO_ICMP6) &&
+			 net_icmp_is_error(h->family, (uint8_t)(h->dport >> 8)))
+			icmp_error(c, p, h, m);
+		else if (h->l4_proto == NET_PROTO_ICMP || h->l4_proto == NET_PROTO_ICMP6)
+			to_control(c, p, m);
+		else
+			drop(c, EQX_DROP_VIP_NO_SERVICE, m);
+		return 0;
+	}
+	if (for_control(h) && h->frag == NET_FRAG_NONE)
 		to_control(c, p, m);
-		return;
-	}
-	drop(c, local->is_vip ? EQX_DROP_VIP_NO_SERVICE : EQX_DROP_LOCAL_UNSUPPORTED, m);
+	else
+		drop(c, EQX_DROP_LOCAL_UNSUPPORTED, m);
+	return 0;
 }
 
 void
 eqx_dp_process_burst(struct eqx_dp_ctx *c, unsigned int p, struct rte_mbuf **pkts,
 		     unsigned int n)
 {
-	unsigned int i;
+	struct pending pend[EQX_BURST];
+	const struct flow_key *keys[EQX_BURST];
+	uint32_t hashes[EQX_BURST];
+	struct flow_entry *hit[EQX_BURST];
+	const struct eqx_backend *b[EQX_BURST];
+	struct eqx_worker *w = c->w;
+	unsigned int i, nv = 0;
 
 	for (i = 0; i < n && i < 4; i++)
 		rte_prefetch0(rte_pktmbuf_mtod(pkts[i], void *));
 	for (i = 0; i < n; i++) {
 		if (i + 4 < n)
 			rte_prefetch0(rte_pktmbuf_mtod(pkts[i + 4], void *));
-		eqx_dp_process(c, p, pkts[i]);
+		if (classify(c, p, pkts[i], &pend[nv]) != 0) {
+			keys[nv] = &pend[nv].key;
+			hashes[nv] = pend[nv].hash;
+			nv++;
+		}
 	}
+	if (nv == 0)
+		return;
+
+	flow_lookup_bulk(w->flows, keys, hashes, nv, c->now, hit);
+	/* Hits first: an insert may move entries, so no entry pointer outlives this loop. */
+	for (i = 0; i < nv; i++) {
+		b[i] = hit[i] != NULL ? backend_get(c->st, hit[i]->backend) : NULL;
+		if (likely(backend_usable(b[i], pend[i].vip))) {
+			w->stats.flow_hits++;
+			flow_touch(hit[i], pend[i].h.tcp_flags, c->now);
+		} else {
+			b[i] = NULL;
+			if (hit[i] != NULL)
+				w->stats.flow_reassigned++;
+			else
+				w->stats.flow_misses++;
+		}
+	}
+	for (i = 0; i < nv; i++) {
+		if (b[i] == NULL) {
+			/* The entry of a reassigned flow is found again: the pointer may be stale. */
+			struct flow_entry *e = hit[i] != NULL ?
+				flow_lookup(w->flows, &pend[i].key, pend[i].hash, c->now) : NULL;
+
+			b[i] = balance_miss(c, &pend[i], e);
+		}
+		if (unlikely(pend[i].h.frag == NET_FRAG_FIRST) && b[i] != NULL)
+			fragment_record(c, &pend[i].h, pend[i].vip, b[i]);
+		forward(c, p, &pend[i].h, pend[i].vip, b[i], pend[i].hash, pend[i].m);
+	}
+}
+
+void
+eqx_dp_process(struct eqx_dp_ctx *c, unsigned int p, struct rte_mbuf *m)
+{
+	eqx_dp_process_burst(c, p, &m, 1);
+}
+
+void
+eqx_dp_flow_released(const struct flow_entry *e, void *arg)
+{
+	struct eqx_worker *w = arg;
+
+	w->stats.vip[e->vip].active--;
+	w->stats.backend[e->backend].active--;
 }

@@ -15,6 +15,7 @@ struct eqx_dp_ctx {
 	const struct eqx_state *st;
 	const struct eqx_nh_table *nht;
 	uint32_t now;			/* seconds */
+	uint64_t seen_generation;	/* the last generation whose settings this worker applied */
 	uint16_t ip_id;
 	uint16_t n_tx[EQX_MAX_PORTS];
 	struct rte_mbuf *tx[EQX_MAX_PORTS][EQX_BURST];
@@ -36,6 +37,12 @@ void eqx_dp_process_burst(struct eqx_dp_ctx *c, unsigned int p, struct rte_mbuf 
  */
 unsigned int eqx_worker_poll(struct eqx_dp_ctx *c);
 
+/* Pins that other workers made, delivered by the control lcore. */
+void eqx_dp_installs(struct eqx_dp_ctx *c);
+
+/* The flow table's release hook: keeps the active-flow counters right. */
+void eqx_dp_flow_released(const struct flow_entry *e, void *arg);
+
 /* Queue m for TX on port index p (flushed when the burst is full or by eqx_dp_flush). */
 void eqx_dp_tx(struct eqx_dp_ctx *c, unsigned int p, struct rte_mbuf *m);
 void eqx_dp_flush(struct eqx_dp_ctx *c);
@@ -51,6 +58,13 @@ eqx_key_hash(uint8_t family, const uint8_t *addr, uint8_t proto, uint16_t port)
 }
 
 /* Lookups in a published state; NULL when absent. */
+static inline const struct eqx_vip *
+eqx_state_vip_by_id(const struct eqx_state *st, uint32_t id)
+{
+	return id < EQX_MAX_VIP_IDS && st->vip_by_id[id] != 0 ? &st->vips[st->vip_by_id[id] - 1] :
+		NULL;
+}
+
 const struct eqx_vip *eqx_state_vip(const struct eqx_state *st, uint8_t family,
 				    const uint8_t *addr, uint8_t proto, uint16_t port);
 const struct eqx_local *eqx_state_local(const struct eqx_state *st, uint8_t family,

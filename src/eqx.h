@@ -28,6 +28,8 @@
 #define EQX_MAX_NEXTHOPS 4096
 #define EQX_BURST 32
 #define EQX_RING_SIZE 1024
+#define EQX_FRAG_TABLE_SIZE 8192	/* per worker: datagrams being fragmented */
+#define EQX_FRAG_TIMEOUT_S 2
 #define EQX_RX_DESC 1024
 #define EQX_TX_DESC 1024
 
@@ -47,7 +49,8 @@ extern int eqx_logtype_ctl;
 	_(UNSUPPORTED_ETHERTYPE, "unsupported_ethertype")                 \
 	_(NOT_LOCAL, "not_local")                                         \
 	_(VIP_NO_SERVICE, "vip_no_service")                               \
-	_(VIP_FRAGMENT, "vip_fragment")                                   \
+	_(FRAGMENT_UNKNOWN, "fragment_unknown")                           \
+	_(ICMP_ERROR_UNMATCHED, "icmp_error_unmatched")                   \
 	_(NO_BACKEND, "no_backend")                                       \
 	_(NEIGHBOUR_UNRESOLVED, "neighbour_unresolved")                   \
 	_(FLOW_TABLE_FULL, "flow_table_full")                             \
@@ -72,6 +75,7 @@ struct eqx_ctr {
 	uint64_t packets;
 	uint64_t bytes;
 	uint64_t flows;		/* new flows */
+	int64_t active;		/* flows in the table now (this worker's share) */
 };
 
 /* Everything one worker counts; written only by that worker. */
@@ -85,6 +89,12 @@ struct eqx_worker_stats {
 	uint64_t flow_hits;
 	uint64_t flow_misses;
 	uint64_t flow_reassigned;	/* backend gone: flow re-balanced */
+	uint64_t affinity_hits;
+	uint64_t affinity_installs;	/* entries learnt from other workers */
+	uint64_t fragments_forwarded;
+	uint64_t icmp_errors_forwarded;
+	uint64_t icmp_too_big_sent;	/* PMTU: frames that would not fit once tunnelled */
+	uint64_t events_lost;		/* event ring full */
 	uint64_t idle_sleeps;
 	uint64_t loops;
 	uint64_t drops[EQX_DROP_MAX];
@@ -106,14 +116,25 @@ struct eqx_nh_table {
 	struct eqx_nh nh[];
 };
 
+/* A Maglev table, shared by the generations whose VIP has the same backend set. */
+struct eqx_maglev {
+	uint32_t refs;		/* generations holding it; control lcore only */
+	uint32_t size;
+	uint64_t signature;	/* of the (id, weight) set it was built from */
+	uint32_t slots[];	/* slot -> backend id, or MAGLEV_EMPTY */
+};
+
 struct eqx_backend {
 	uint32_t id;		/* stable while the backend exists */
 	uint32_t nh;		/* index into the next-hop table */
-	uint32_t weight;
-	uint8_t state;		/* enum cfg_backend_state */
+	uint32_t weight;	/* effective: config, or equinoxctl's override */
+	uint8_t state;		/* effective enum cfg_backend_state (health folded in) */
 	uint8_t family;
 	uint16_t vip;		/* stable vip id */
+	uint16_t port;		/* egress port index */
+	uint8_t healthy;
 	uint8_t addr[16];
+	uint8_t src[16];	/* outer source: the egress port's address of this family */
 };
 
 struct eqx_vip {
@@ -122,15 +143,16 @@ struct eqx_vip {
 	uint8_t proto;		/* NET_PROTO_TCP / UDP */
 	uint16_t port;		/* 0 = every port */
 	uint8_t forwarding;	/* enum cfg_forwarding */
+	uint8_t affinity;	/* enum cfg_affinity */
+	uint16_t gue_port;
+	uint32_t affinity_timeout;	/* seconds */
 	uint8_t addr[16];
-	uint32_t table_size;
-	uint32_t *table;	/* Maglev: slot -> backend id, or MAGLEV_EMPTY */
+	struct eqx_maglev *maglev;
 	uint32_t n_backends;
 	uint32_t *backends;	/* backend ids of this vip, config order */
 };
 
 struct eqx_port_state {
-	uint8_t addr4[4];	/* first IPv4 address: IPIP outer source */
 	uint16_t mtu;
 };
 
@@ -147,17 +169,32 @@ struct eqx_local {
 /* One immutable generation of what workers read. */
 struct eqx_state {
 	uint64_t generation;
-	struct cfg *cfg;			/* the config it was built from */
+	const struct cfg *cfg;			/* owned by the app; outlives the state */
 	uint32_t n_vips;
 	struct eqx_vip *vips;
 	uint16_t vip_hash[EQX_VIP_HASH_SIZE];	/* index + 1, 0 = empty */
 	uint16_t local_hash[EQX_VIP_HASH_SIZE];	/* index + 1, 0 = empty */
+	uint16_t vip_by_id[EQX_MAX_VIP_IDS];	/* index + 1, 0 = no such VIP */
 	struct eqx_backend *backend_by_id[EQX_MAX_BACKEND_IDS];
 	struct eqx_backend *backends;		/* storage */
 	uint32_t n_backends;
 	uint32_t n_locals;
 	struct eqx_local *locals;
 	struct eqx_port_state port[EQX_MAX_PORTS];
+};
+
+/* ---- worker <-> control events (fixed-size ring elements) ---- */
+
+enum eqx_event_type {
+	EQX_EV_AFFINITY = 1,	/* a worker pinned a client to a backend */
+};
+
+struct eqx_event {
+	uint8_t type;
+	uint8_t family;
+	uint16_t vip;
+	uint32_t backend;
+	uint8_t client[16];
 };
 
 /* ---- lcores ---- */
@@ -167,7 +204,11 @@ struct eqx_worker {
 	unsigned int lcore;
 	struct rte_ring *to_ctrl;	/* frames for the control lcore */
 	struct rte_ring *from_ctrl;	/* frames the control lcore wants sent */
+	struct rte_ring *events;	/* struct eqx_event, worker -> control */
+	struct rte_ring *installs;	/* struct eqx_event, control -> worker */
 	struct flow_table *flows;
+	struct flow_table *affinity;	/* (vip, client) -> backend */
+	struct flow_table *frags;	/* (src, dst, proto, ip id) -> backend */
 	struct eqx_worker_stats stats;
 } __rte_cache_aligned;
 
@@ -177,9 +218,17 @@ struct eqx_port {
 	char name[CFG_NAME_MAX];
 };
 
+/* What equinoxctl changed at run time; a config reload clears it. */
+struct eqx_override {
+	bool set_weight;
+	bool set_state;
+	uint32_t weight;
+	enum cfg_backend_state state;
+};
+
 struct eqx_app {
 	const char *config_path;
-	struct cfg *cfg;			/* the running config (owned by the state) */
+	struct cfg *cfg;			/* the running config, owned here */
 	unsigned int n_workers;
 	unsigned int n_ports;
 	struct eqx_port ports[EQX_MAX_PORTS];
@@ -191,6 +240,9 @@ struct eqx_app {
 	struct eqx_state *state;		/* RCU-published */
 	struct eqx_nh_table *nh;		/* RCU-published */
 	uint64_t generation;
+
+	/* per backend id, control lcore only */
+	struct eqx_override override[EQX_MAX_BACKEND_IDS];
 
 	/* held by the control lcore while it swaps or frees a state, and by readers
 	 * outside the lcores (telemetry) while they read one */
@@ -211,12 +263,20 @@ extern struct eqx_app eqx;
 int eqx_worker_main(void *arg);
 
 /* state.c: building and publishing generations */
+/* Make cfg the running config (taking it over) and publish its generation. */
 int eqx_state_apply(struct eqx_app *app, struct cfg *cfg, struct cfg_errors *errs);
+/* Publish a new generation of the running config (health or override changed). */
+int eqx_state_rebuild(struct eqx_app *app);
+/* The stable backend id of (vip name, address) in the running state, or -ENOENT. */
+int eqx_backend_find(struct eqx_app *app, const char *vip, const char *addr);
 void eqx_state_fini(struct eqx_app *app);
 /* Checks that need more than the config model: every backend has a route. */
 int eqx_config_check(const struct cfg *cfg, struct cfg_errors *errs);
 int eqx_route_lookup(const struct cfg *cfg, const struct cfg_addr *dst, unsigned int *port,
 		     struct cfg_addr *nh);
+/* Port p's address of dst's family, preferring one whose prefix holds dst; NULL if none. */
+const struct cfg_addr *eqx_port_source(const struct cfg *cfg, unsigned int p,
+				       const struct cfg_addr *dst);
 /* A VIP's or backend's counters summed over workers, since its id was allocated. */
 void eqx_ctr_get(struct eqx_app *app, bool vip, uint32_t id, struct eqx_ctr *out);
 
@@ -224,7 +284,9 @@ void eqx_ctr_get(struct eqx_app *app, bool vip, uint32_t id, struct eqx_ctr *out
 int eqx_nh_register(struct eqx_app *app, uint16_t port, const struct cfg_addr *addr,
 		    const uint8_t *static_mac);
 void eqx_nh_publish(struct eqx_app *app);
-void eqx_nh_rx_arp(struct eqx_app *app, uint16_t port, const struct net_arp *a);
+/* A neighbour told its MAC (ARP, NS source option, NA target option). */
+void eqx_nh_learn(struct eqx_app *app, uint16_t port, uint8_t family, const uint8_t *addr,
+		  const uint8_t mac[6]);
 void eqx_nh_timer(struct eqx_app *app, uint64_t now_tsc);
 void eqx_nh_fini(struct eqx_app *app);
 unsigned int eqx_nh_count(void);
@@ -235,6 +297,14 @@ int eqx_nh_addr(uint32_t idx, char *buf, size_t len);
 int eqx_control_loop(struct eqx_app *app);
 int eqx_control_send(struct eqx_app *app, struct rte_mbuf *m);
 int eqx_reload(struct eqx_app *app, char **err_text);
+
+/* health.c: backend probes from the control lcore */
+void eqx_health_sync(struct eqx_app *app);
+void eqx_health_timer(struct eqx_app *app, uint64_t now_tsc);
+bool eqx_health_rx(struct eqx_app *app, struct rte_mbuf *m, const struct net_hdrs *h);
+bool eqx_health_up(uint32_t backend_id);
+int eqx_health_set(struct eqx_app *app, uint32_t backend_id, bool up, const char *why);
+struct json_t *eqx_health_json(uint32_t backend_id);
 
 /* stats.c */
 struct json_t;

@@ -21,7 +21,7 @@
 #include <rte_malloc.h>
 
 #include "control.h"
-#include "eqx.h"
+#include "dataplane.h"
 
 #define EXIT_CONFIG 2
 
@@ -132,6 +132,14 @@ port_init(struct eqx_app *app, unsigned int idx, const struct cfg_port *cp)
 	rc = rte_eth_macaddr_get(p->port_id, &p->mac);
 	if (rc != 0)
 		goto fail;
+	if (cp->mtu != 0) {
+		rc = rte_eth_dev_set_mtu(p->port_id, cp->mtu);
+		if (rc != 0) {
+			EQX_LOG(ERR, main, "ports[%u].mtu: %s refuses MTU %u: %s", idx, cp->device,
+				cp->mtu, strerror(-rc));
+			goto fail;
+		}
+	}
 	if (rte_eth_dev_get_mtu(p->port_id, &app->port_mtu[idx]) != 0)
 		app->port_mtu[idx] = RTE_ETHER_MTU;
 	rc = rte_eth_dev_start(p->port_id);
@@ -146,14 +154,38 @@ fail:
 	return rc;
 }
 
+/* A flow table on the lcore's socket, sized for n entries. */
+static struct flow_table *
+table_create(unsigned int lcore, uint32_t n, const struct flow_timeouts *to)
+{
+	size_t sz = flow_table_memsize(n);
+	void *mem;
+
+	mem = rte_zmalloc_socket("eqx_flows", sz, RTE_CACHE_LINE_SIZE,
+				 (int)rte_lcore_to_socket_id(lcore));
+	if (mem == NULL)
+		return NULL;
+	return flow_table_init(mem, sz, n, to);
+}
+
 static int
 workers_init(struct eqx_app *app)
 {
 	const struct cfg *cfg = app->cfg;
-	struct flow_timeouts to = { .syn = 10, .established = 300, .closing = 10, .udp = 30 };
-	size_t sz;
-	unsigned int i, lcore;
+	const struct flow_timeouts to = {
+		.syn = cfg->dataplane.timeouts.tcp_syn_s,
+		.established = cfg->dataplane.timeouts.tcp_established_s,
+		.closing = cfg->dataplane.timeouts.tcp_closing_s,
+		.udp = cfg->dataplane.timeouts.udp_s,
+	};
+	/* Pins live as long as the longest affinity timeout; the VIP's own is checked on use. */
+	const struct flow_timeouts pin_to = { 86400, 86400, 86400, 86400 };
+	const struct flow_timeouts frag_to = { EQX_FRAG_TIMEOUT_S, EQX_FRAG_TIMEOUT_S,
+					       EQX_FRAG_TIMEOUT_S, EQX_FRAG_TIMEOUT_S };
+	uint32_t pins = RTE_MAX(cfg->dataplane.flow_table_size / 4, 1024u);
+	unsigned int i, lcore, socket;
 	char name[RTE_RING_NAMESIZE];
+	size_t sz;
 
 	app->workers = rte_zmalloc("eqx_workers", sizeof(*app->workers) * app->n_workers,
 				   RTE_CACHE_LINE_SIZE);
@@ -167,26 +199,32 @@ workers_init(struct eqx_app *app)
 	i = 0;
 	RTE_LCORE_FOREACH_WORKER(lcore) {
 		struct eqx_worker *w = &app->workers[i];
-		void *mem;
 
 		if (i == app->n_workers)
 			break;
+		socket = rte_lcore_to_socket_id(lcore);
 		w->id = i;
 		w->lcore = lcore;
 		snprintf(name, sizeof(name), "eqx_up%u", i);
-		w->to_ctrl = rte_ring_create(name, EQX_RING_SIZE, rte_lcore_to_socket_id(lcore),
+		w->to_ctrl = rte_ring_create(name, EQX_RING_SIZE, (int)socket,
 					     RING_F_SP_ENQ | RING_F_SC_DEQ);
 		snprintf(name, sizeof(name), "eqx_down%u", i);
-		w->from_ctrl = rte_ring_create(name, EQX_RING_SIZE, rte_lcore_to_socket_id(lcore),
+		w->from_ctrl = rte_ring_create(name, EQX_RING_SIZE, (int)socket,
 					       RING_F_SP_ENQ | RING_F_SC_DEQ);
-		sz = flow_table_memsize(cfg->dataplane.flow_table_size);
-		mem = rte_zmalloc_socket("eqx_flows", sz, RTE_CACHE_LINE_SIZE,
-					 (int)rte_lcore_to_socket_id(lcore));
-		if (w->to_ctrl == NULL || w->from_ctrl == NULL || mem == NULL)
+		snprintf(name, sizeof(name), "eqx_ev%u", i);
+		w->events = rte_ring_create_elem(name, sizeof(struct eqx_event), EQX_RING_SIZE,
+						 (int)socket, RING_F_SP_ENQ | RING_F_SC_DEQ);
+		snprintf(name, sizeof(name), "eqx_inst%u", i);
+		w->installs = rte_ring_create_elem(name, sizeof(struct eqx_event), EQX_RING_SIZE,
+						   (int)socket, RING_F_SP_ENQ | RING_F_SC_DEQ);
+		w->flows = table_create(lcore, cfg->dataplane.flow_table_size, &to);
+		w->affinity = table_create(lcore, pins, &pin_to);
+		w->frags = table_create(lcore, EQX_FRAG_TABLE_SIZE, &frag_to);
+		if (w->to_ctrl == NULL || w->from_ctrl == NULL || w->events == NULL ||
+		    w->installs == NULL || w->flows == NULL || w->affinity == NULL ||
+		    w->frags == NULL)
 			return -ENOMEM;
-		w->flows = flow_table_init(mem, sz, cfg->dataplane.flow_table_size, &to);
-		if (w->flows == NULL)
-			return -errno;
+		flow_table_set_release(w->flows, eqx_dp_flow_released, w);
 		i++;
 	}
 	return 0;
@@ -322,6 +360,7 @@ main(int argc, char **argv)
 	memset(errs, 0, sizeof(*errs));
 	cfg_owned = false;	/* the state takes it, or frees it on failure */
 	if (eqx_state_apply(app, cfg, errs) != 0) {
+		app->cfg = NULL;
 		print_errors(app->config_path, errs);
 		goto fail;
 	}

@@ -106,25 +106,26 @@ eqx_nh_publish(struct eqx_app *app)
 }
 
 void
-eqx_nh_rx_arp(struct eqx_app *app, uint16_t port, const struct net_arp *a)
+eqx_nh_learn(struct eqx_app *app, uint16_t port, uint8_t family, const uint8_t *addr,
+	     const uint8_t mac[6])
 {
 	uint64_t now = rte_rdtsc();
 	unsigned int i;
 
-	/* Any ARP from a next hop (reply, request or gratuitous) tells its MAC. */
+	/* Any ARP or ND from a next hop (reply, request, unsolicited) tells its MAC. */
 	for (i = 0; i < n_nh; i++) {
 		struct nh_entry *e = &nhs[i];
 
-		if (e->is_static || e->port != port || e->addr.family != 4 ||
-		    memcmp(e->addr.bytes, a->spa, 4) != 0)
+		if (e->is_static || e->port != port || e->addr.family != family ||
+		    memcmp(e->addr.bytes, addr, family == 4 ? 4 : 16) != 0)
 			continue;
-		if (!e->valid || memcmp(e->mac, a->sha, 6) != 0) {
+		if (!e->valid || memcmp(e->mac, mac, 6) != 0) {
 			char buf[64];
 
 			cfg_addr_str(&e->addr, buf, sizeof(buf));
 			EQX_LOG(INFO, ctl, "neighbour %s is %02x:%02x:%02x:%02x:%02x:%02x", buf,
-				a->sha[0], a->sha[1], a->sha[2], a->sha[3], a->sha[4], a->sha[5]);
-			memcpy(e->mac, a->sha, 6);
+				mac[0], mac[1], mac[2], mac[3], mac[4], mac[5]);
+			memcpy(e->mac, mac, 6);
 			e->valid = true;
 			nh_dirty = true;
 		}
@@ -133,46 +134,34 @@ eqx_nh_rx_arp(struct eqx_app *app, uint16_t port, const struct net_arp *a)
 	eqx_nh_publish(app);
 }
 
-/* The port address to ask from: the one whose prefix holds the target. */
-static const uint8_t *
-arp_source(const struct eqx_app *app, uint16_t port, const struct cfg_addr *target)
-{
-	const struct cfg_port *cp = &app->cfg->ports[port];
-	const uint8_t *first = NULL;
-	unsigned int i;
-
-	for (i = 0; i < cp->n_addresses; i++) {
-		if (cp->addresses[i].addr.family != 4)
-			continue;
-		if (cfg_prefix_contains(&cp->addresses[i], target))
-			return cp->addresses[i].addr.bytes;
-		if (first == NULL)
-			first = cp->addresses[i].addr.bytes;
-	}
-	return first;
-}
-
+/* Ask for a next hop's MAC: ARP for IPv4, a neighbour solicitation for IPv6. */
 static void
-arp_request(struct eqx_app *app, const struct nh_entry *e)
+probe(struct eqx_app *app, const struct nh_entry *e)
 {
 	static const uint8_t bcast[6] = { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff };
 	static const uint8_t zero[6];
-	const uint8_t *src = arp_source(app, e->port, &e->addr);
+	const struct cfg_addr *src = eqx_port_source(app->cfg, e->port, &e->addr);
+	const uint8_t *mac = app->ports[e->port].mac.addr_bytes;
 	struct rte_mbuf *m;
 	uint8_t *d;
+	uint32_t len;
 
 	if (src == NULL)
 		return;
 	m = rte_pktmbuf_alloc(app->pool);
 	if (m == NULL)
 		return;
-	d = (uint8_t *)rte_pktmbuf_append(m, NET_ETH_MIN_FRAME);
+	d = (uint8_t *)rte_pktmbuf_append(m, 128);
 	if (d == NULL) {
 		rte_pktmbuf_free(m);
 		return;
 	}
-	net_arp_build(d, NET_ARP_REQUEST, bcast, app->ports[e->port].mac.addr_bytes, src, zero,
-		      e->addr.bytes);
+	if (e->addr.family == 4)
+		len = net_arp_build(d, NET_ARP_REQUEST, bcast, mac, src->bytes, zero,
+				    e->addr.bytes);
+	else
+		len = net_nd_build_ns(d, mac, src->bytes, e->addr.bytes);
+	rte_pktmbuf_trim(m, (uint16_t)(128 - len));
 	m->port = e->port;
 	eqx_control_send(app, m);
 }
@@ -187,7 +176,7 @@ eqx_nh_timer(struct eqx_app *app, uint64_t now)
 		struct nh_entry *e = &nhs[i];
 
 		/* Only what the running generation uses is worth asking for. */
-		if (e->is_static || e->generation < app->generation || e->addr.family != 4)
+		if (e->is_static || e->generation < app->generation)
 			continue;
 		if (e->valid && now - e->heard_tsc > NH_STALE_S * hz) {
 			e->valid = false;
@@ -197,7 +186,7 @@ eqx_nh_timer(struct eqx_app *app, uint64_t now)
 			continue;
 		if (e->valid && now - e->heard_tsc < NH_REFRESH_S * hz)
 			continue;
-		arp_request(app, e);
+		probe(app, e);
 		e->next_probe_tsc = now + NH_PROBE_INTERVAL_S * hz;
 	}
 	eqx_nh_publish(app);

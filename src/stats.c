@@ -60,6 +60,18 @@ eqx_stats_json(struct eqx_app *app)
 			    json_integer((json_int_t)SUM_FIELD(app, from_control)));
 	json_object_set_new(o, "idle_sleeps",
 			    json_integer((json_int_t)SUM_FIELD(app, idle_sleeps)));
+	json_object_set_new(o, "fragments_forwarded",
+			    json_integer((json_int_t)SUM_FIELD(app, fragments_forwarded)));
+	json_object_set_new(o, "icmp_errors_forwarded",
+			    json_integer((json_int_t)SUM_FIELD(app, icmp_errors_forwarded)));
+	json_object_set_new(o, "icmp_too_big_sent",
+			    json_integer((json_int_t)SUM_FIELD(app, icmp_too_big_sent)));
+	json_object_set_new(o, "affinity_hits",
+			    json_integer((json_int_t)SUM_FIELD(app, affinity_hits)));
+	json_object_set_new(o, "affinity_installs",
+			    json_integer((json_int_t)SUM_FIELD(app, affinity_installs)));
+	json_object_set_new(o, "events_lost",
+			    json_integer((json_int_t)SUM_FIELD(app, events_lost)));
 
 	for (w = 0; w < app->n_workers; w++) {
 		const struct flow_stats *fs = flow_table_stats(app->workers[w].flows);
@@ -115,6 +127,7 @@ ctr_json(json_t *o, const struct eqx_ctr *c)
 	json_object_set_new(o, "packets", json_integer((json_int_t)c->packets));
 	json_object_set_new(o, "bytes", json_integer((json_int_t)c->bytes));
 	json_object_set_new(o, "flows", json_integer((json_int_t)c->flows));
+	json_object_set_new(o, "active_flows", json_integer((json_int_t)c->active));
 	return o;
 }
 
@@ -143,6 +156,7 @@ eqx_vips_json(struct eqx_app *app, const char *only)
 		json_object_set_new(jv, "forwarding",
 				    json_string(cfg_forwarding_str(cv->forwarding)));
 		json_object_set_new(jv, "table_size", json_integer(cv->table_size));
+		json_object_set_new(jv, "affinity", json_string(cfg_affinity_str(cv->affinity.mode)));
 		eqx_ctr_get(app, true, v->id, &c);
 		ctr_json(jv, &c);
 
@@ -154,9 +168,15 @@ eqx_vips_json(struct eqx_app *app, const char *only)
 
 			cfg_addr_str(&cb->addr, buf, sizeof(buf));
 			json_object_set_new(o2, "address", json_string(buf));
-			json_object_set_new(o2, "weight", json_integer(cb->weight));
-			json_object_set_new(o2, "state",
-					    json_string(cfg_backend_state_str(cb->state)));
+			/* weight and state: the config's, or equinoxctl's override; serving:
+			 * whether it takes new flows now, with health folded in. */
+			json_object_set_new(o2, "weight", json_integer(b->weight));
+			json_object_set_new(o2, "state", json_string(cfg_backend_state_str(
+				app->override[b->id].set_state ? app->override[b->id].state :
+				cb->state)));
+			json_object_set_new(o2, "serving", json_boolean(
+				b->state == CFG_BACKEND_ACTIVE && b->weight > 0));
+			json_object_set_new(o2, "health", eqx_health_json(b->id));
 			json_object_set_new(o2, "neighbour",
 					    json_string(resolved ? "resolved" : "incomplete"));
 			if (eqx_nh_addr(b->nh, buf, sizeof(buf)) == 0)

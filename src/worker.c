@@ -30,6 +30,17 @@ eqx_worker_poll(struct eqx_dp_ctx *ctx)
 	ctx->st = __atomic_load_n(&app->state, __ATOMIC_ACQUIRE);
 	ctx->nht = __atomic_load_n(&app->nh, __ATOMIC_ACQUIRE);
 	ctx->now = (uint32_t)(rte_rdtsc() / app->tsc_hz);
+	if (unlikely(ctx->st->generation != ctx->seen_generation)) {
+		const struct cfg *cfg = ctx->st->cfg;
+
+		/* The table has one writer, its worker: settings reach it with the generation. */
+		flow_table_set_timeouts(w->flows, &(struct flow_timeouts){
+			.syn = cfg->dataplane.timeouts.tcp_syn_s,
+			.established = cfg->dataplane.timeouts.tcp_established_s,
+			.closing = cfg->dataplane.timeouts.tcp_closing_s,
+			.udp = cfg->dataplane.timeouts.udp_s });
+		ctx->seen_generation = ctx->st->generation;
+	}
 
 	for (p = 0; p < app->n_ports; p++) {
 		n = rte_eth_rx_burst(app->ports[p].port_id, (uint16_t)w->id, pkts, EQX_BURST);
@@ -39,6 +50,7 @@ eqx_worker_poll(struct eqx_dp_ctx *ctx)
 		eqx_dp_process_burst(ctx, p, pkts, n);
 	}
 
+	eqx_dp_installs(ctx);
 	n = rte_ring_sc_dequeue_burst(w->from_ctrl, (void **)pkts, EQX_BURST, NULL);
 	for (i = 0; i < n; i++)
 		eqx_dp_tx(ctx, pkts[i]->port, pkts[i]);

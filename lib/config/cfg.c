@@ -357,6 +357,7 @@ dump_port(struct dump *d, const struct cfg_port *p)
 	o = json_object();
 	set(d, o, "name", json_string(p->name));
 	set(d, o, "device", json_string(p->device));
+	set(d, o, "mtu", json_integer(p->mtu));
 	arr = json_array();
 	for (i = 0; i < p->n_addresses; i++)
 		append(d, arr, prefix_json(&p->addresses[i]));

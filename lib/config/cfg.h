@@ -46,6 +46,7 @@ struct cfg_route {
 struct cfg_port {
 	char name[CFG_NAME_MAX];
 	char device[CFG_DEVICE_MAX];	/* devargs: "net_af_packet0,iface=x" or a PCI address */
+	uint16_t mtu;			/* 0 (default): the device's own; else 576..9600 */
 	struct cfg_prefix addresses[CFG_MAX_ADDRS];
 	unsigned int n_addresses;
 	struct cfg_neighbour *neighbours;

@@ -948,7 +948,7 @@ static void
 parse_port(struct vctx *v, json_t *o, struct cfg *c, unsigned int pi)
 {
 	static const char *const keys[] = {
-		"name", "device", "addresses", "neighbours", "routes", NULL
+		"name", "device", "mtu", "addresses", "neighbours", "routes", NULL
 	};
 	struct cfg_port *p = &c->ports[pi];
 	json_t *arr, *e;
@@ -967,6 +967,15 @@ parse_port(struct vctx *v, json_t *o, struct cfg *c, unsigned int pi)
 		}
 	}
 	get_strbuf(v, o, "device", true, true, p->device, sizeof(p->device), NULL);
+	{
+		int64_t mtu;
+
+		/* 0 keeps the device's MTU; IPv4 needs 576 at least, 9600 covers jumbo frames. */
+		if (get_int(v, o, "mtu", false, 0, 9600, 0, &mtu) == GOT && mtu != 0 && mtu < 576)
+			kerr(v, "mtu", "%" PRId64 " is below 576 (0 keeps the device's MTU)", mtu);
+		else
+			p->mtu = (uint16_t)mtu;
+	}
 	parse_port_addresses(v, o, c, pi);
 
 	n = get_array(v, o, "neighbours", false, SIZE_MAX, &arr);

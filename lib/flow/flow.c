@@ -57,6 +57,8 @@ struct flow_table {
 	uint32_t cuckoo_limit;	/* above this count inserts do not search */
 	uint32_t timeout[FLOW_STATE_MAX];
 	struct flow_stats stats;
+	flow_release_fn release;	/* NULL: nobody to tell */
+	void *release_arg;
 } __attribute__((aligned(64)));
 
 /* Explicit little-endian so the hash does not depend on the host. */
@@ -171,9 +173,12 @@ flow_expired(const struct flow_table *t, const struct flow_entry *e, uint32_t no
 	return age > 0 && (uint32_t)age > t->timeout[st];
 }
 
+/* Every removal of a live entry comes through here, so the callback sees them all. */
 static inline void
 flow_free(struct flow_table *t, struct flow_entry *e)
 {
+	if (t->release != NULL)
+		t->release(e, t->release_arg);
 	memset(e, 0, sizeof(*e));
 	t->count--;
 }
@@ -269,11 +274,24 @@ flow_table_init(void *mem, size_t memsize, uint32_t n, const struct flow_timeout
 	 * packet pay for a failed search: above 15/16, evict or refuse at once.
 	 */
 	t->cuckoo_limit = t->capacity - t->capacity / 16;
+	flow_table_set_timeouts(t, to);
+	return t;
+}
+
+void
+flow_table_set_timeouts(struct flow_table *t, const struct flow_timeouts *to)
+{
 	t->timeout[FLOW_STATE_SYN] = to->syn;
 	t->timeout[FLOW_STATE_EST] = to->established;
 	t->timeout[FLOW_STATE_CLOSING] = to->closing;
 	t->timeout[FLOW_STATE_UDP] = to->udp;
-	return t;
+}
+
+void
+flow_table_set_release(struct flow_table *t, flow_release_fn fn, void *arg)
+{
+	t->release = fn;
+	t->release_arg = arg;
 }
 
 uint32_t
@@ -327,6 +345,56 @@ flow_lookup(struct flow_table *t, const struct flow_key *k, uint32_t hash, uint3
 	if (t->mask == 0)
 		return NULL;
 	return flow_bucket_find(t, flow_bucket2(t, sig, b1), k, sig, now);
+}
+
+/* All four cache lines of a bucket: a miss compares the hash of each entry. */
+static inline void
+flow_prefetch_bucket(const struct flow_table *t, uint32_t bucket)
+{
+	unsigned int i;
+
+	for (i = 0; i < FLOW_BUCKET_ENTRIES; i++)
+		__builtin_prefetch(flow_slot(t, bucket, i), 0, 3);
+}
+
+/*
+ * Two rounds of prefetches: every key's first bucket, then the second bucket
+ * of the keys not found in their first. Prefetching both buckets of every key
+ * up front (8 lines a key) was measured no faster than one lookup at a time
+ * on a cold table: the burst is bound by how many lines the memory system
+ * can have in flight, and hits need the second bucket only about half the
+ * time. Keys are compared in order within each round; a lookup only ever
+ * touches its own key's entry, so the results, expiries and statistics are
+ * those of flow_lookup called once per key in order.
+ */
+void
+flow_lookup_bulk(struct flow_table *t, const struct flow_key *const keys[],
+		 const uint32_t hashes[], unsigned int n, uint32_t now,
+		 struct flow_entry *out[])
+{
+	uint32_t b1[FLOW_BULK_MAX], b2[FLOW_BULK_MAX], sig[FLOW_BULK_MAX];
+	unsigned int base, m, i;
+
+	for (base = 0; base < n; base += m) {
+		m = n - base < FLOW_BULK_MAX ? n - base : FLOW_BULK_MAX;
+		for (i = 0; i < m; i++) {
+			sig[i] = flow_sig(hashes[base + i]);
+			b1[i] = flow_bucket1(t, sig[i]);
+			flow_prefetch_bucket(t, b1[i]);
+		}
+		for (i = 0; i < m; i++) {
+			out[base + i] = flow_bucket_find(t, b1[i], keys[base + i], sig[i], now);
+			if (out[base + i] != NULL || t->mask == 0)
+				continue;
+			b2[i] = flow_bucket2(t, sig[i], b1[i]);
+			flow_prefetch_bucket(t, b2[i]);
+		}
+		for (i = 0; i < m; i++) {
+			if (out[base + i] == NULL && t->mask != 0)
+				out[base + i] = flow_bucket_find(t, b2[i], keys[base + i], sig[i],
+								 now);
+		}
+	}
 }
 
 static inline uint32_t

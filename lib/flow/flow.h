@@ -75,6 +75,24 @@ size_t flow_table_memsize(uint32_t n);
 struct flow_table *flow_table_init(void *mem, size_t memsize, uint32_t n,
 				   const struct flow_timeouts *to);
 
+/*
+ * Change the timeouts of a live table (config reload); the next check uses
+ * them. Like every call that writes the table, only from its owning worker:
+ * a control thread asks the worker (its ring) rather than calling this.
+ */
+void flow_table_set_timeouts(struct flow_table *t, const struct flow_timeouts *to);
+
+/*
+ * Called for every live entry the table removes on its own or on request:
+ * expiry (by flow_age, or found expired by a lookup or an insert), eviction,
+ * flow_delete, flow_flush. Not called for an insert that takes an empty slot,
+ * nor for the cuckoo moves of an insert (the entry lives on elsewhere). The
+ * entry is still intact during the call; the callback must not call back
+ * into the table. fn NULL turns it off; a fresh table has none.
+ */
+typedef void (*flow_release_fn)(const struct flow_entry *e, void *arg);
+void flow_table_set_release(struct flow_table *t, flow_release_fn fn, void *arg);
+
 uint32_t flow_table_capacity(const struct flow_table *t);
 uint32_t flow_table_count(const struct flow_table *t);
 const struct flow_stats *flow_table_stats(const struct flow_table *t);
@@ -102,6 +120,21 @@ struct flow_entry *flow_lookup(struct flow_table *t, const struct flow_key *k, u
  * next flow_insert, flow_delete, flow_age or flow_flush on the table: an
  * insert may move an entry to its other bucket or evict it.
  */
+/*
+ * Look up n keys (FLOW_BULK_MAX at a time: a larger n is done in rounds),
+ * prefetching the candidate buckets of the whole burst before comparing, so
+ * that its cache misses overlap: first buckets first, then the second bucket
+ * of the keys not found in their first (see flow.c for why). out[i] is the
+ * live entry for keys[i] or NULL, exactly as n calls of flow_lookup in order
+ * would give (expired entries freed, counted and released; the same key twice
+ * finds the same entry). Results stay valid until the next insert, delete,
+ * age or flush.
+ */
+#define FLOW_BULK_MAX 64
+void flow_lookup_bulk(struct flow_table *t, const struct flow_key *const keys[],
+		      const uint32_t hashes[], unsigned int n, uint32_t now,
+		      struct flow_entry *out[]);
+
 struct flow_entry *flow_insert(struct flow_table *t, const struct flow_key *k, uint32_t hash,
 			       uint32_t now, bool syn_only);
 

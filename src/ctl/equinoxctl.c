@@ -27,6 +27,10 @@ usage(FILE *f)
 		"  stats          packet, drop and flow counters\n"
 		"  vips [NAME]    per-VIP and per-backend counters and state\n"
 		"  reload         re-read the config file (like SIGHUP)\n"
+		"  backend set VIP ADDRESS [--weight N] [--state active|draining|down]\n"
+		"                 change a backend until the next reload, without losing a flow\n"
+		"  backend health VIP ADDRESS up|down\n"
+		"                 the verdict of an outside checker (VIP health type external)\n"
 		"  ping           check that equinox answers\n"
 		"SOCKET defaults to $EQUINOX_SOCKET, else the only socket in " CTL_DIR ".\n");
 }
@@ -176,6 +180,49 @@ print_vips(json_t *d)
 	}
 }
 
+/* backend set VIP ADDR [--weight N] [--state S] | backend health VIP ADDR up|down */
+static json_t *
+backend_request(int argc, char **argv)
+{
+	json_t *req;
+	int i;
+
+	if (argc < 3)
+		return NULL;
+	if (strcmp(argv[0], "health") == 0) {
+		if (argc != 4)
+			return NULL;
+		return json_pack("{s:s, s:s, s:s, s:s}", "cmd", "backend-health", "vip", argv[1],
+				 "backend", argv[2], "state", argv[3]);
+	}
+	if (strcmp(argv[0], "set") != 0)
+		return NULL;
+	req = json_pack("{s:s, s:s, s:s}", "cmd", "backend-set", "vip", argv[1], "backend",
+			argv[2]);
+	for (i = 3; i + 1 < argc; i += 2) {
+		if (strcmp(argv[i], "--weight") == 0) {
+			char *end;
+			long w = strtol(argv[i + 1], &end, 10);
+
+			if (*end != '\0') {
+				json_decref(req);
+				return NULL;
+			}
+			json_object_set_new(req, "weight", json_integer(w));
+		} else if (strcmp(argv[i], "--state") == 0) {
+			json_object_set_new(req, "state", json_string(argv[i + 1]));
+		} else {
+			json_decref(req);
+			return NULL;
+		}
+	}
+	if (i != argc) {
+		json_decref(req);
+		return NULL;
+	}
+	return req;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -191,7 +238,7 @@ main(int argc, char **argv)
 	json_t *req, *reply, *data;
 	int opt, rc = 1;
 
-	while ((opt = getopt_long(argc, argv, "s:jh", opts, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "+s:jh", opts, NULL)) != -1) {
 		switch (opt) {
 		case 's':
 			snprintf(path, sizeof(path), "%s", optarg);
@@ -233,9 +280,17 @@ main(int argc, char **argv)
 		}
 	}
 
-	req = json_pack("{s:s}", "cmd", cmd);
-	if (strcmp(cmd, "vips") == 0 && optind < argc)
-		json_object_set_new(req, "vip", json_string(argv[optind]));
+	if (strcmp(cmd, "backend") == 0) {
+		req = backend_request(argc - optind, argv + optind);
+		if (req == NULL) {
+			usage(stderr);
+			return 2;
+		}
+	} else {
+		req = json_pack("{s:s}", "cmd", cmd);
+		if (strcmp(cmd, "vips") == 0 && optind < argc)
+			json_object_set_new(req, "vip", json_string(argv[optind]));
+	}
 	reply = request(path, req);
 	json_decref(req);
 	if (reply == NULL)

@@ -27,13 +27,14 @@
 static struct rte_ring *rx_ring, *tx_ring;
 static struct eqx_dp_ctx ctx;
 
-/* Backends .21-.24 have static neighbours so no ARP is needed. */
+/* Backends have static neighbours so no ARP or ND is needed. */
 static const char *config_fmt =
 	"{ \"instance\": { \"name\": \"dptest\" },"
 	"  \"ports\": [ { \"name\": \"p0\", \"device\": \"net_ring_dp0\","
-	"    \"addresses\": [\"10.200.0.10/24\"],"
+	"    \"addresses\": [\"10.200.0.10/24\", \"fd00:200::10/64\"],"
 	"    \"neighbours\": ["
 	"      { \"address\": \"10.200.0.21\", \"mac\": \"02:00:00:00:00:21\" },"
+	"      { \"address\": \"fd00:200::21\", \"mac\": \"02:00:00:00:00:21\" },"
 	"      { \"address\": \"10.200.0.22\", \"mac\": \"02:00:00:00:00:22\" },"
 	"      { \"address\": \"10.200.0.23\", \"mac\": \"02:00:00:00:00:23\" },"
 	"      { \"address\": \"10.200.0.24\", \"mac\": \"02:00:00:00:00:24\" } ] } ],"
@@ -43,7 +44,24 @@ static const char *config_fmt =
 	"    { \"name\": \"vip2\", \"address\": \"10.200.0.101\", \"protocol\": \"tcp\","
 	"      \"port\": 80, \"backends\": [ %s ] },"
 	"    { \"name\": \"vip3\", \"address\": \"10.200.0.102\", \"protocol\": \"udp\","
-	"      \"backends\": [ { \"address\": \"10.200.0.21\" } ] } ] }";
+	"      \"backends\": [ { \"address\": \"10.200.0.21\" } ] },"
+	"    { \"name\": \"vip4\", \"address\": \"10.200.0.103\", \"port\": 80,"
+	"      \"forwarding\": \"gue\", \"backends\": [ { \"address\": \"10.200.0.21\" } ] },"
+	"    { \"name\": \"vip5\", \"address\": \"10.200.0.104\", \"port\": 80,"
+	"      \"forwarding\": \"l2dsr\", \"backends\": [ { \"address\": \"10.200.0.21\" } ] },"
+	"    { \"name\": \"vip6\", \"address\": \"fd00:200::100\", \"port\": 80,"
+	"      \"backends\": [ { \"address\": \"fd00:200::21\" } ] },"
+	"    { \"name\": \"vip7\", \"address\": \"fd00:200::101\", \"port\": 80,"
+	"      \"forwarding\": \"gue\", \"backends\": [ { \"address\": \"10.200.0.21\" } ] },"
+	"    { \"name\": \"vip8\", \"address\": \"10.200.0.105\", \"port\": 80,"
+	"      \"backends\": [ { \"address\": \"fd00:200::21\" } ] },"
+	"    { \"name\": \"vip9\", \"address\": \"fd00:200::102\", \"protocol\": \"udp\","
+	"      \"forwarding\": \"gue\", \"backends\": [ { \"address\": \"fd00:200::21\" } ] },"
+	"    { \"name\": \"vip10\", \"address\": \"fd00:200::103\", \"port\": 80,"
+	"      \"forwarding\": \"l2dsr\", \"backends\": [ { \"address\": \"fd00:200::21\" } ] },"
+	"    { \"name\": \"vip11\", \"address\": \"10.200.0.106\", \"port\": 80,"
+	"      \"affinity\": { \"mode\": \"client-ip\", \"timeout_s\": 300 },"
+	"      \"backends\": [ %s ] } ] }";
 
 /* Outside a running test (set-up) a failed check cannot unwind: exit instead. */
 #define REQUIRE(cond)                                                           \
@@ -57,10 +75,10 @@ static const char *config_fmt =
 static int
 try_apply(const char *vip2_backends, struct cfg_errors *errs)
 {
-	char text[4096];
+	char text[8192];
 	struct cfg *c;
 
-	snprintf(text, sizeof(text), config_fmt, vip2_backends);
+	snprintf(text, sizeof(text), config_fmt, vip2_backends, vip2_backends);
 	c = cfg_load_json(text, strlen(text), errs);
 	if (c == NULL)
 		return -1;
@@ -82,6 +100,18 @@ apply(const char *vip2_backends)
 static const char *three_backends =
 	"{ \"address\": \"10.200.0.22\" }, { \"address\": \"10.200.0.23\" },"
 	"{ \"address\": \"10.200.0.24\" }";
+
+static struct flow_table *
+table(uint32_t n, uint32_t timeout)
+{
+	size_t sz = flow_table_memsize(n);
+	struct flow_table *t;
+
+	t = flow_table_init(rte_zmalloc(NULL, sz, RTE_CACHE_LINE_SIZE), sz, n,
+			    &(struct flow_timeouts){ timeout, timeout, timeout, timeout });
+	REQUIRE(NULL != t);
+	return t;
+}
 
 static void
 setup_app(void)
@@ -121,10 +151,16 @@ setup_app(void)
 	w = &eqx.workers[0];
 	w->to_ctrl = rte_ring_create("dp_up", 1024, 0, RING_F_SP_ENQ | RING_F_SC_DEQ);
 	w->from_ctrl = rte_ring_create("dp_down", 1024, 0, RING_F_SP_ENQ | RING_F_SC_DEQ);
-	sz = flow_table_memsize(65536);
-	w->flows = flow_table_init(rte_zmalloc(NULL, sz, RTE_CACHE_LINE_SIZE), sz, 65536,
-				   &(struct flow_timeouts){ 10, 300, 10, 30 });
-	REQUIRE(NULL != w->flows);
+	w->events = rte_ring_create_elem("dp_ev", sizeof(struct eqx_event), 1024, 0,
+					 RING_F_SP_ENQ | RING_F_SC_DEQ);
+	w->installs = rte_ring_create_elem("dp_inst", sizeof(struct eqx_event), 1024, 0,
+					   RING_F_SP_ENQ | RING_F_SC_DEQ);
+	REQUIRE(NULL != w->events);
+	REQUIRE(NULL != w->installs);
+	w->flows = table(65536, 300);
+	w->affinity = table(8192, 86400);
+	w->frags = table(1024, 2);
+	flow_table_set_release(w->flows, eqx_dp_flow_released, w);
 	eqx_dp_ctx_init(&ctx, &eqx, w);
 	ctx.now = 1000;
 	{
@@ -221,9 +257,9 @@ START_TEST(vector_case)
 }
 END_TEST
 
-/* A TCP packet of flow i from the client to vip2; returns the backend's last octet. */
+/* A TCP packet from client c, source port sp, to 10.200.0.<vip>:80; the backend's last octet. */
 static int
-vip2_packet(unsigned int i, bool syn)
+tcp_packet(unsigned int c, uint16_t sp, uint8_t vip, bool syn)
 {
 	uint8_t f[54] = { 2, 0, 0, 0, 0, 0x0a, 2, 0, 0, 0, 0, 1, 0x08, 0x00 };
 	uint8_t *ip = f + 14, *tcp = f + 34;
@@ -235,11 +271,11 @@ vip2_packet(unsigned int i, bool syn)
 	net_put16(ip + 2, 40);
 	ip[8] = 64;
 	ip[9] = NET_PROTO_TCP;
-	memcpy(ip + 12, (uint8_t[]){ 10, 200, (uint8_t)(1 + i / 250), (uint8_t)(i % 250 + 1) },
+	memcpy(ip + 12, (uint8_t[]){ 10, 200, (uint8_t)(1 + c / 250), (uint8_t)(c % 250 + 1) },
 	       4);
-	memcpy(ip + 16, (uint8_t[]){ 10, 200, 0, 101 }, 4);
+	memcpy(ip + 16, (uint8_t[]){ 10, 200, 0, vip }, 4);
 	net_put16(ip + 10, net_ip4_hdr_csum(ip, 20));
-	net_put16(tcp, (uint16_t)(10000 + i));
+	net_put16(tcp, sp);
 	net_put16(tcp + 2, 80);
 	tcp[12] = 0x50;
 	tcp[13] = syn ? NET_TCP_SYN : NET_TCP_ACK;
@@ -254,6 +290,12 @@ vip2_packet(unsigned int i, bool syn)
 	ck_assert_uint_eq(o[5], (octet / 10) << 4 | octet % 10);
 	rte_pktmbuf_free(out);
 	return octet;
+}
+
+static int
+vip2_packet(unsigned int i, bool syn)
+{
+	return tcp_packet(i, (uint16_t)(10000 + i), 101, syn);
 }
 
 START_TEST(flows_keep_backend_across_reload)
@@ -336,6 +378,61 @@ START_TEST(invalid_generation_is_rejected_and_old_one_kept)
 }
 END_TEST
 
+/* Every connection of a client goes to one backend, and keeps going there after an addition. */
+START_TEST(affinity_pins_clients_across_additions)
+{
+	int pinned[200];
+	unsigned int c, sp, per[256] = { 0 };
+
+	apply("{ \"address\": \"10.200.0.22\" }, { \"address\": \"10.200.0.23\" }");
+	for (c = 0; c < 200; c++) {
+		pinned[c] = tcp_packet(c, 20000, 106, true);
+		per[pinned[c]]++;
+		for (sp = 20001; sp < 20006; sp++)
+			ck_assert_int_eq(tcp_packet(c, (uint16_t)sp, 106, true), pinned[c]);
+	}
+	ck_assert_uint_gt(per[22], 40);
+	ck_assert_uint_gt(per[23], 40);
+	/* A third backend would take a third of the clients by Maglev; the pins hold them. */
+	apply(three_backends);
+	for (c = 0; c < 200; c++)
+		ck_assert_int_eq(tcp_packet(c, 30000, 106, true), pinned[c]);
+	/* A draining backend takes no new connection, even a pinned one. */
+	apply("{ \"address\": \"10.200.0.22\", \"state\": \"draining\" },"
+	      "{ \"address\": \"10.200.0.23\" }, { \"address\": \"10.200.0.24\" }");
+	for (c = 0; c < 200; c++)
+		ck_assert_int_ne(tcp_packet(c, 31000, 106, true), 22);
+}
+END_TEST
+
+/* Active flows are counted per backend, and leave the count when they leave the table. */
+START_TEST(active_flows_counted)
+{
+	struct eqx_ctr total = { 0 };
+	unsigned int i;
+	uint32_t j;
+
+	apply(three_backends);
+	flow_flush(eqx.workers[0].flows, UINT32_MAX);
+	for (i = 0; i < 300; i++)
+		ck_assert_int_ge(vip2_packet(i, true), 22);
+	for (j = 0; j < eqx.state->n_vips; j++) {
+		const struct eqx_vip *v = &eqx.state->vips[j];
+		uint32_t k;
+
+		if (strcmp(eqx.state->cfg->vips[j].name, "vip2") != 0)
+			continue;
+		for (k = 0; k < v->n_backends; k++)
+			total.active += eqx.workers[0].stats.backend[v->backends[k]].active;
+		ck_assert_int_eq(eqx.workers[0].stats.vip[v->id].active, 300);
+	}
+	ck_assert_int_eq(total.active, 300);
+	flow_flush(eqx.workers[0].flows, UINT32_MAX);
+	for (j = 0; j < eqx.state->n_vips; j++)
+		ck_assert_int_eq(eqx.workers[0].stats.vip[eqx.state->vips[j].id].active, 0);
+}
+END_TEST
+
 static Suite *
 dataplane_suite(void)
 {
@@ -349,6 +446,8 @@ dataplane_suite(void)
 	tcase_add_test(tc, flows_keep_backend_across_reload);
 	tcase_add_test(tc, draining_backend_keeps_flows_takes_no_new_ones);
 	tcase_add_test(tc, invalid_generation_is_rejected_and_old_one_kept);
+	tcase_add_test(tc, affinity_pins_clients_across_additions);
+	tcase_add_test(tc, active_flows_counted);
 	suite_add_tcase(s, tc);
 	return s;
 }
@@ -356,13 +455,12 @@ dataplane_suite(void)
 int
 main(void)
 {
-	char prefix[64];
 	char *eal_argv[] = { "test_dataplane", "--no-huge", "--no-pci", "-m", "256", "-l", "0",
-			     "--file-prefix", prefix, "--log-level", "*:warning", NULL };
+			     "--no-shconf", "--no-telemetry", "--file-prefix", "eqx-dptest",
+			     "--log-level", "*:warning", NULL };
 	SRunner *sr;
 	int failed;
 
-	snprintf(prefix, sizeof(prefix), "eqx-dptest-%d", (int)getpid());
 	if (rte_eal_init((int)RTE_DIM(eal_argv) - 1, eal_argv) < 0) {
 		fprintf(stderr, "EAL init failed\n");
 		return 1;
@@ -377,5 +475,7 @@ main(void)
 	failed = srunner_ntests_failed(sr);
 	srunner_free(sr);
 	rte_eal_cleanup();
+	/* EAL leaves its (empty, with --no-shconf) runtime directory behind. */
+	rmdir("/var/run/dpdk/eqx-dptest");
 	return failed == 0 ? 0 : 1;
 }

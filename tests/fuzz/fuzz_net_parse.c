@@ -114,6 +114,8 @@ fuzz_one(const uint8_t *data, uint32_t len)
 	}
 
 	FUZZ_CHECK(h.family == 4 || h.family == 6);
+	FUZZ_CHECK((h.ip_flags & ~(NET_IP4_DF | NET_IP4_MF)) == 0);
+	FUZZ_CHECK(h.family == 4 || h.ip_flags == 0);
 	FUZZ_CHECK(h.l3_len <= h.l3_total);
 	FUZZ_CHECK((uint32_t)h.l2_len + h.l3_total <= len);
 	FUZZ_CHECK(h.l4_off == h.l2_len + h.l3_len);

@@ -728,6 +728,530 @@ START_TEST(test_flush)
 }
 END_TEST
 
+/* What the release callback saw. ids are what the test stored in e->backend. */
+struct release_log {
+	uint32_t calls;
+	uint32_t last_backend;
+	uint32_t n_ids;
+	uint8_t *times;		/* per id, when not NULL */
+	bool not_intact;
+};
+
+static void
+record_release(const struct flow_entry *e, void *arg)
+{
+	struct release_log *log = arg;
+	uint32_t h = flow_hash(&e->key);
+
+	log->calls++;
+	/* Still intact: live, and its stored hash the signature of its key. */
+	if (e->hash == 0 || e->hash != (h != 0 ? h : 1))
+		log->not_intact = true;
+	log->last_backend = e->backend;
+	if (log->times != NULL && e->backend < log->n_ids)
+		log->times[e->backend]++;
+}
+
+START_TEST(test_release_paths)
+{
+	static const struct flow_timeouts slow = {
+		.syn = 1000, .established = 1000, .closing = 1000, .udp = 1000,
+	};
+	uint8_t times[64] = { 0 };
+	struct release_log log = { .n_ids = 64, .times = times };
+	const struct flow_key *kp[2];
+	struct flow_entry *e, *out[2];
+	struct flow_key k[16];
+	struct flow_table *t;
+	uint32_t hashes[2], i, freed;
+	void *mem;
+
+	rng_state = 20;
+	for (i = 0; i < 16; i++)
+		rand_key(&k[i], i & 1);
+	t = new_table(1024, &mem);
+	flow_table_set_release(t, record_release, &log);
+
+	/* Inserts into empty slots: nothing released. */
+	for (i = 0; i < 10; i++) {
+		e = insert(t, &k[i], 100, i < 5);
+		ck_assert_ptr_nonnull(e);
+		e->backend = i;
+	}
+	ck_assert_uint_eq(log.calls, 0);
+
+	/* flow_delete, once; deleting the emptied slot again tells nobody. */
+	e = lookup(t, &k[7], 100);
+	flow_delete(t, e);
+	ck_assert_uint_eq(log.calls, 1);
+	ck_assert_uint_eq(log.last_backend, 7);
+	flow_delete(t, e);
+	ck_assert_uint_eq(log.calls, 1);
+
+	/* Found expired by lookup (k[0..4] are SYN, 5 s). */
+	ck_assert_ptr_null(lookup(t, &k[0], 106));
+	ck_assert_uint_eq(log.calls, 2);
+	ck_assert_uint_eq(log.last_backend, 0);
+	ck_assert_ptr_null(lookup(t, &k[0], 106));
+	ck_assert_uint_eq(log.calls, 2);
+
+	/* Found expired by a bulk lookup; a hit beside it releases nothing. */
+	kp[0] = &k[1];
+	kp[1] = &k[5];
+	hashes[0] = flow_hash(&k[1]);
+	hashes[1] = flow_hash(&k[5]);
+	flow_lookup_bulk(t, kp, hashes, 2, 106, out);
+	ck_assert_ptr_null(out[0]);
+	ck_assert_ptr_nonnull(out[1]);
+	ck_assert_uint_eq(log.calls, 3);
+	ck_assert_uint_eq(log.last_backend, 1);
+
+	/* flow_age: k[2..4] are expired. */
+	freed = flow_age(t, 106, UINT32_MAX);
+	ck_assert_uint_eq(freed, 3);
+	ck_assert_uint_eq(log.calls, 6);
+
+	/* flow_flush of one backend, then of all. */
+	ck_assert_uint_eq(flow_flush(t, 6), 1);
+	ck_assert_uint_eq(log.calls, 7);
+	ck_assert_uint_eq(log.last_backend, 6);
+	ck_assert_uint_eq(flow_flush(t, UINT32_MAX), 3);	/* 5, 8, 9 */
+	ck_assert_uint_eq(log.calls, 10);
+	for (i = 0; i < 10; i++)
+		ck_assert_uint_eq(times[i], 1);
+	ck_assert(!log.not_intact);
+	free(mem);
+
+	/* Found expired by an insert: 2 buckets, all 8 entries established at 10. */
+	memset(times, 0, sizeof(times));
+	log.calls = 0;
+	t = new_table(8, &mem);
+	flow_table_set_release(t, record_release, &log);
+	for (i = 0; i < 8; i++) {
+		e = insert(t, &k[i], 10, false);
+		e->backend = i;
+	}
+	e = insert(t, &k[8], 311, true);
+	ck_assert_ptr_nonnull(e);
+	e->backend = 8;
+	ck_assert_uint_eq(log.calls, 1);
+	ck_assert_uint_eq(flow_table_stats(t)->expired, 1);
+	ck_assert_uint_eq(flow_table_stats(t)->evictions, 0);
+	ck_assert_uint_eq(times[log.last_backend], 1);
+	free(mem);
+
+	/* Eviction: the 9th SYN in a full 8-entry table pushes out the oldest SYN. */
+	memset(times, 0, sizeof(times));
+	log.calls = 0;
+	t = new_table_to(8, &mem, &slow);
+	flow_table_set_release(t, record_release, &log);
+	for (i = 0; i < 8; i++) {
+		e = insert(t, &k[i], 1000 + i, true);
+		e->backend = i;
+	}
+	ck_assert_uint_eq(log.calls, 0);
+	e = insert(t, &k[8], 1010, true);
+	ck_assert_ptr_nonnull(e);
+	ck_assert_uint_eq(flow_table_stats(t)->evictions, 1);
+	ck_assert_uint_eq(log.calls, 1);
+	ck_assert_uint_eq(log.last_backend, 0);
+	ck_assert(!log.not_intact);
+
+	/* Off again. */
+	flow_table_set_release(t, NULL, NULL);
+	ck_assert_uint_eq(flow_flush(t, UINT32_MAX), 8);
+	ck_assert_uint_eq(log.calls, 1);
+	free(mem);
+}
+END_TEST
+
+/* Cuckoo moves are not removals: a table filled to 90% releases nothing. */
+START_TEST(test_release_not_on_moves)
+{
+	enum { N = 1 << 14 };
+	struct release_log log = { 0 };
+	struct flow_table *t;
+	struct flow_key k;
+	uint32_t i;
+	void *mem;
+
+	rng_state = 21;
+	t = new_table(N, &mem);
+	flow_table_set_release(t, record_release, &log);
+	for (i = 0; i < N * 9 / 10; i++) {
+		rand_key(&k, i & 1);
+		ck_assert_ptr_nonnull(insert(t, &k, 1, true));
+	}
+	ck_assert_uint_eq(flow_table_stats(t)->evictions, 0);
+	ck_assert_uint_eq(log.calls, 0);
+	ck_assert_uint_eq(flow_flush(t, UINT32_MAX), N * 9 / 10);
+	ck_assert_uint_eq(log.calls, N * 9 / 10);
+	ck_assert(!log.not_intact);
+	free(mem);
+}
+END_TEST
+
+/*
+ * Random inserts, lookups (single and bulk), touches, deletes, aging and
+ * flushes on a small, crowded table with short timeouts: every path that
+ * removes an entry runs, the cuckoo search included. After every step each
+ * entry ever inserted is live or released, and released at most once
+ * (inserts == live + released); at the end, after a flush, exactly once.
+ */
+START_TEST(test_release_exactly_once)
+{
+	enum { POOL = 300, STEPS = 200000, MAX_IDS = STEPS + 1 };
+	static const struct flow_timeouts to = {
+		.syn = 3, .established = 40, .closing = 5, .udp = 20,
+	};
+	static struct flow_key pool[POOL];
+	const struct flow_key *kp[FLOW_BULK_MAX];
+	struct flow_entry *e, *out[FLOW_BULK_MAX];
+	uint32_t hashes[FLOW_BULK_MAX];
+	struct release_log log = { 0 };
+	uint32_t i, j, n, next_id = 0, now = 1000;
+	struct flow_table *t;
+	uint64_t r;
+	void *mem;
+
+	rng_state = 22;
+	log.times = calloc(MAX_IDS, 1);
+	log.n_ids = MAX_IDS;
+	ck_assert_ptr_nonnull(log.times);
+	for (i = 0; i < POOL; i++) {
+		rand_key(&pool[i], i & 1);
+		if (i % 3 == 0)
+			pool[i].proto = UDP;
+	}
+	t = new_table_to(64, &mem, &to);
+	flow_table_set_release(t, record_release, &log);
+	for (i = 0; i < STEPS; i++) {
+		r = rng();
+		now += (r & 0xff) == 0 ? 7 : (r >> 8 & 3) == 0;
+		j = (uint32_t)(r >> 16) % POOL;
+		switch (r >> 40 & 15) {
+		case 0:
+			(void)flow_age(t, now, 1 + (r >> 48 & 3));
+			break;
+		case 1:
+			e = lookup(t, &pool[j], now);
+			if (e != NULL)
+				flow_delete(t, e);
+			break;
+		case 2:
+			if ((r >> 48 & 63) == 0)
+				(void)flow_flush(t, (uint32_t)(r >> 20) % (next_id + 1));
+			break;
+		case 3:
+			n = 1 + (r >> 48) % FLOW_BULK_MAX;
+			for (j = 0; j < n; j++) {
+				kp[j] = &pool[(j * 7 + (r >> 16)) % POOL];
+				hashes[j] = flow_hash(kp[j]);
+			}
+			flow_lookup_bulk(t, kp, hashes, n, now, out);
+			break;
+		default:
+			e = lookup(t, &pool[j], now);
+			if (e != NULL) {
+				flow_touch(e, (uint8_t)(r >> 48), now);
+				break;
+			}
+			e = insert(t, &pool[j], now, (r >> 52 & 1) != 0);
+			if (e != NULL)
+				e->backend = next_id++;
+			break;
+		}
+		ck_assert_uint_eq(flow_table_stats(t)->inserts,
+				  (uint64_t)flow_table_count(t) + log.calls);
+	}
+	ck_assert_uint_eq(next_id, flow_table_stats(t)->inserts);
+	(void)flow_flush(t, UINT32_MAX);
+	ck_assert_uint_eq(log.calls, next_id);
+	for (i = 0; i < next_id; i++)
+		ck_assert_uint_eq(log.times[i], 1);
+	ck_assert(!log.not_intact);
+	printf("release model: %u steps, %u inserts, %llu evictions, %llu expired, all "
+	       "released once\n", STEPS, next_id,
+	       (unsigned long long)flow_table_stats(t)->evictions,
+	       (unsigned long long)flow_table_stats(t)->expired);
+	free(log.times);
+	free(mem);
+}
+END_TEST
+
+/*
+ * Two tables under the same operations, one looked up key by key, the other
+ * in bursts: the same entries found (at the same place), the same misses, the
+ * same expiries and releases. Bursts mix hits, misses, expired entries and
+ * repeated keys, and run from 0 to 150 keys (more than FLOW_BULK_MAX).
+ * Tables of one bucket (a single candidate), two, and many.
+ */
+static void
+bulk_vs_single(uint32_t capacity)
+{
+	enum { POOL = 2000, BATCH = 150 };
+	static const struct flow_timeouts to = {
+		.syn = 5, .established = 200, .closing = 10, .udp = 50,
+	};
+	static struct flow_key pool[POOL];
+	const struct flow_key *kp[BATCH];
+	struct flow_entry *out[BATCH], *e, *ea, *eb;
+	struct release_log la = { 0 }, lb = { 0 };
+	uint32_t hashes[BATCH], i, j, n, round, now = 100;
+	uint32_t n_pool = capacity < 64 ? capacity * 3 : POOL;
+	unsigned long long hits = 0, misses = 0, expired;
+	struct flow_table *ta, *tb;
+	void *ma, *mb;
+	uint64_t r;
+
+	rng_state = 23;
+	for (i = 0; i < POOL; i++) {
+		rand_key(&pool[i], i & 1);
+		if (i % 4 == 0)
+			pool[i].proto = UDP;
+	}
+	ta = new_table_to(capacity, &ma, &to);
+	tb = new_table_to(capacity, &mb, &to);
+	flow_table_set_release(ta, record_release, &la);
+	flow_table_set_release(tb, record_release, &lb);
+
+	for (round = 0; round < 400; round++) {
+		/* The same inserts and touches on both; few on small tables, to let them expire. */
+		for (i = 0; i < (capacity < 64 ? 1u : 20u); i++) {
+			r = rng();
+			j = (uint32_t)r % n_pool;
+			ea = lookup(ta, &pool[j], now);
+			eb = lookup(tb, &pool[j], now);
+			ck_assert((ea == NULL) == (eb == NULL));
+			if (ea == NULL) {
+				ea = insert(ta, &pool[j], now, (r >> 32 & 1) != 0);
+				eb = insert(tb, &pool[j], now, (r >> 32 & 1) != 0);
+			}
+			ck_assert((ea == NULL) == (eb == NULL));
+			if (ea != NULL) {
+				flow_touch(ea, (uint8_t)(r >> 40), now);
+				flow_touch(eb, (uint8_t)(r >> 40), now);
+			}
+		}
+		now += (uint32_t)(rng() % 4);
+		/* One burst: pool keys, a third never inserted, some repeated. */
+		r = rng();
+		n = round == 7 ? BATCH : (uint32_t)(r % (FLOW_BULK_MAX + 1));
+		for (i = 0; i < n; i++) {
+			j = (uint32_t)rng() % n_pool;
+			kp[i] = i > 0 && (rng() & 7) == 0 ? kp[i - 1] : &pool[j];
+			hashes[i] = flow_hash(kp[i]);
+		}
+		flow_lookup_bulk(tb, kp, hashes, n, now, out);
+		for (i = 0; i < n; i++) {
+			e = flow_lookup(ta, kp[i], hashes[i], now);
+			ck_assert((e == NULL) == (out[i] == NULL));
+			if (e != NULL) {
+				ck_assert_uint_eq((uint8_t *)e - (uint8_t *)ta,
+						  (uint8_t *)out[i] - (uint8_t *)tb);
+				ck_assert_mem_eq(&out[i]->key, kp[i], sizeof(*kp[i]));
+				hits++;
+			} else {
+				misses++;
+			}
+		}
+		ck_assert_uint_eq(flow_table_count(ta), flow_table_count(tb));
+		ck_assert_mem_eq(flow_table_stats(ta), flow_table_stats(tb),
+				 sizeof(struct flow_stats));
+		ck_assert_uint_eq(la.calls, lb.calls);
+	}
+	expired = (unsigned long long)flow_table_stats(ta)->expired;
+	ck_assert_uint_gt(hits, capacity < 64 ? 10 : 1000);
+	ck_assert_uint_gt(misses, 1000);
+	ck_assert_uint_gt(expired, capacity < 64 ? 0 : 100);
+	printf("bulk vs single, %u entries: %llu hits, %llu misses, %llu expired, identical\n",
+	       capacity, hits, misses, expired);
+	free(ma);
+	free(mb);
+}
+
+START_TEST(test_bulk_equals_single)
+{
+	bulk_vs_single(4);
+	bulk_vs_single(8);
+	bulk_vs_single(2048);
+}
+END_TEST
+
+START_TEST(test_set_timeouts)
+{
+	static const struct flow_timeouts longer = {
+		.syn = 1000, .established = 1000, .closing = 1000, .udp = 1000,
+	};
+	static const struct flow_timeouts shorter = {
+		.syn = 1, .established = 1, .closing = 1, .udp = 1,
+	};
+	struct flow_key k[10];
+	struct flow_table *t;
+	unsigned int i;
+	void *mem;
+
+	rng_state = 24;
+	t = new_table(64, &mem);
+	for (i = 0; i < 10; i++)
+		rand_key(&k[i], i & 1);
+	/* SYN at 100: 5 s would expire it by 200, 1000 s does not. */
+	ck_assert_ptr_nonnull(insert(t, &k[0], 100, true));
+	flow_table_set_timeouts(t, &longer);
+	ck_assert_ptr_nonnull(lookup(t, &k[0], 200));
+	/* Back to 5 s: gone at the next look. */
+	flow_table_set_timeouts(t, &timeouts);
+	ck_assert_ptr_null(lookup(t, &k[0], 200));
+
+	/* flow_age uses the new values too: established for 300 s, then 1 s. */
+	for (i = 1; i < 10; i++)
+		ck_assert_ptr_nonnull(insert(t, &k[i], 1000, false));
+	ck_assert_uint_eq(flow_age(t, 1010, UINT32_MAX), 0);
+	flow_table_set_timeouts(t, &shorter);
+	ck_assert_uint_eq(flow_age(t, 1001, UINT32_MAX), 0);
+	ck_assert_uint_eq(flow_age(t, 1010, UINT32_MAX), 9);
+	ck_assert_uint_eq(flow_table_count(t), 0);
+	free(mem);
+}
+END_TEST
+
+/* The largest table the appliance configures: 4M entries in 256 MiB + header. */
+START_TEST(test_table_4m)
+{
+	enum { N = 4194304 };
+	uint32_t n = N / 10 * 9, i;
+	size_t hdr = flow_table_memsize(4) - 4 * sizeof(struct flow_entry);
+	struct flow_key k;
+	struct flow_entry *e;
+	struct flow_table *t;
+	void *mem;
+
+	ck_assert_uint_eq(flow_table_memsize(N), hdr + (size_t)256 * 1024 * 1024);
+	ck_assert_uint_eq(flow_table_memsize(N - 1), flow_table_memsize(N));
+	ck_assert_uint_eq(flow_table_memsize(N + 1), hdr + (size_t)512 * 1024 * 1024);
+	rng_state = 25;
+	t = new_table(N, &mem);
+	ck_assert_uint_eq(flow_table_capacity(t), N);
+	for (i = 0; i < n; i++) {
+		rand_key(&k, i & 1);
+		e = insert(t, &k, 1, false);
+		if (e == NULL)
+			break;
+		e->backend = i;
+	}
+	ck_assert_uint_eq(i, n);
+	ck_assert_uint_eq(flow_table_count(t), n);
+	ck_assert_uint_eq(flow_table_stats(t)->evictions, 0);
+	/* The same keys again, from the same seed. */
+	rng_state = 25;
+	for (i = 0; i < n; i++) {
+		rand_key(&k, i & 1);
+		e = lookup(t, &k, 2);
+		if (e == NULL || e->backend != i)
+			break;
+	}
+	ck_assert_uint_eq(i, n);
+	/* The last buckets are reachable: aging walks all of them. */
+	ck_assert_uint_eq(flow_age(t, 1000, UINT32_MAX), n);
+	ck_assert_uint_eq(flow_table_count(t), 0);
+	free(mem);
+}
+END_TEST
+
+/*
+ * ns per lookup on a table four times bigger than this machine's last-level
+ * cache is likely to be, one by one against FLOW_BULK_MAX-key bursts. Printed
+ * for the record, never asserted: it measures the machine as much as the code.
+ */
+START_TEST(test_lookup_speed)
+{
+	enum { N = 1 << 20, BURST = 32 };
+	uint32_t n = N / 10 * 8, i, j, found, *hashes;
+	const struct flow_key **kp;
+	struct flow_entry *out[FLOW_BULK_MAX];
+	struct flow_key *keys, tmp;
+	struct flow_table *t;
+	double ns_single, ns_bulk32, ns_bulk64, ns_miss1, ns_miss64;
+	void *mem;
+
+	rng_state = 26;
+	t = new_table(N, &mem);
+	keys = malloc(sizeof(*keys) * n * 2);
+	hashes = malloc(sizeof(*hashes) * n * 2);
+	kp = malloc(sizeof(*kp) * n * 2);
+	ck_assert_ptr_nonnull(keys);
+	ck_assert_ptr_nonnull(hashes);
+	ck_assert_ptr_nonnull(kp);
+	for (i = 0; i < n * 2; i++)
+		rand_key(&keys[i], i & 1);
+	for (i = 0; i < n; i++)
+		ck_assert_ptr_nonnull(insert(t, &keys[i], 1, false));
+	/* Look up in another order than inserted; the key array is read in order. */
+	for (i = n - 1; i > 0; i--) {
+		j = (uint32_t)(rng() % (i + 1));
+		tmp = keys[i];
+		keys[i] = keys[j];
+		keys[j] = tmp;
+	}
+	for (i = 0; i < n * 2; i++) {
+		hashes[i] = flow_hash(&keys[i]);
+		kp[i] = &keys[i];
+	}
+
+	found = 0;
+	ns_single = now_ns();
+	for (i = 0; i < n; i++)
+		found += flow_lookup(t, kp[i], hashes[i], 2) != NULL;
+	ns_single = (now_ns() - ns_single) / n;
+	ck_assert_uint_eq(found, n);
+
+	found = 0;
+	ns_bulk32 = now_ns();
+	for (i = 0; i + BURST <= n; i += BURST) {
+		flow_lookup_bulk(t, kp + i, hashes + i, BURST, 2, out);
+		for (j = 0; j < BURST; j++)
+			found += out[j] != NULL;
+	}
+	ns_bulk32 = (now_ns() - ns_bulk32) / i;
+	ck_assert_uint_eq(found, i);
+
+	found = 0;
+	ns_bulk64 = now_ns();
+	for (i = 0; i + FLOW_BULK_MAX <= n; i += FLOW_BULK_MAX) {
+		flow_lookup_bulk(t, kp + i, hashes + i, FLOW_BULK_MAX, 2, out);
+		for (j = 0; j < FLOW_BULK_MAX; j++)
+			found += out[j] != NULL;
+	}
+	ns_bulk64 = (now_ns() - ns_bulk64) / i;
+	ck_assert_uint_eq(found, i);
+
+	/* Misses read both buckets whole. */
+	found = 0;
+	ns_miss1 = now_ns();
+	for (i = n; i < 2 * n; i++)
+		found += flow_lookup(t, kp[i], hashes[i], 2) != NULL;
+	ns_miss1 = (now_ns() - ns_miss1) / n;
+	ck_assert_uint_eq(found, 0);
+	ns_miss64 = now_ns();
+	for (i = n; i + FLOW_BULK_MAX <= 2 * n; i += FLOW_BULK_MAX) {
+		flow_lookup_bulk(t, kp + i, hashes + i, FLOW_BULK_MAX, 2, out);
+		for (j = 0; j < FLOW_BULK_MAX; j++)
+			found += out[j] != NULL;
+	}
+	ns_miss64 = (now_ns() - ns_miss64) / (i - n);
+	ck_assert_uint_eq(found, 0);
+
+	printf("lookup, %u-entry table (%zu MiB) %u%% full, random keys: hits %.1f ns single, "
+	       "%.1f ns bulk %u, %.1f ns bulk %u; misses %.1f ns single, %.1f ns bulk %u\n",
+	       N, flow_table_memsize(N) >> 20, 80, ns_single, ns_bulk32, BURST, ns_bulk64,
+	       FLOW_BULK_MAX, ns_miss1, ns_miss64, FLOW_BULK_MAX);
+	free(kp);
+	free(hashes);
+	free(keys);
+	free(mem);
+}
+END_TEST
+
 static Suite *
 flow_suite(void)
 {
@@ -762,6 +1286,21 @@ flow_suite(void)
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, test_syn_flood_spares_established);
 	tcase_add_test(tc, test_syn_flood_evicts_oldest_syn);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("release");
+	tcase_set_timeout(tc, 60);
+	tcase_add_test(tc, test_release_paths);
+	tcase_add_test(tc, test_release_not_on_moves);
+	tcase_add_test(tc, test_release_exactly_once);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("bulk");
+	tcase_set_timeout(tc, 60);
+	tcase_add_test(tc, test_bulk_equals_single);
+	tcase_add_test(tc, test_set_timeouts);
+	tcase_add_test(tc, test_table_4m);
+	tcase_add_test(tc, test_lookup_speed);
 	suite_add_tcase(s, tc);
 	return s;
 }
