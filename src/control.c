@@ -69,8 +69,7 @@ handle_arp(struct eqx_app *app, struct rte_mbuf *m, const struct net_hdrs *h)
 		rte_pktmbuf_free(m);
 		return;
 	}
-	net_arp_build(d, NET_ARP_REPLY, a.sha, app->ports[p].mac.addr_bytes, a.tpa, a.sha,
-		      a.spa);
+	net_arp_build(d, NET_ARP_REPLY, a.sha, app->ports[p].mac.addr_bytes, a.tpa, a.sha, a.spa);
 	m->port = p;
 	eqx_ctl_stats.arp_answered++;
 	eqx_control_send(app, m);
@@ -86,11 +85,11 @@ handle_echo(struct eqx_app *app, struct rte_mbuf *m, const struct net_hdrs *h)
 	if (rte_pktmbuf_pkt_len(m) > want)
 		rte_pktmbuf_trim(m, rte_pktmbuf_pkt_len(m) - want);
 	if (h->family == 4)
-		rc = net_icmp4_echo_reply(rte_pktmbuf_mtod(m, uint8_t *), rte_pktmbuf_data_len(m), h,
-					  app->ports[p].mac.addr_bytes);
+		rc = net_icmp4_echo_reply(rte_pktmbuf_mtod(m, uint8_t *), rte_pktmbuf_data_len(m),
+					  h, app->ports[p].mac.addr_bytes);
 	else
-		rc = net_icmp6_echo_reply(rte_pktmbuf_mtod(m, uint8_t *), rte_pktmbuf_data_len(m), h,
-					  app->ports[p].mac.addr_bytes);
+		rc = net_icmp6_echo_reply(rte_pktmbuf_mtod(m, uint8_t *), rte_pktmbuf_data_len(m),
+					  h, app->ports[p].mac.addr_bytes);
 	if (rc != 0) {
 		eqx_ctl_stats.icmp_malformed++;
 		rte_pktmbuf_free(m);
@@ -113,7 +112,7 @@ handle_nd(struct eqx_app *app, struct rte_mbuf *m, const struct net_hdrs *h)
 	const struct eqx_local *l;
 	uint16_t p = m->port;
 	uint8_t eth_dst[6], target[16], to[16], *o;
-	uint8_t flags = 0x20;	/* override */
+	uint8_t flags = 0x20; /* override */
 	struct net_nd nd;
 
 	if (net_nd_parse(d, rte_pktmbuf_data_len(m), h, &nd) != 0) {
@@ -141,7 +140,7 @@ handle_nd(struct eqx_app *app, struct rte_mbuf *m, const struct net_hdrs *h)
 		memcpy(eth_dst, all_nodes_mac, 6);
 	} else {
 		memcpy(to, h->src, 16);
-		flags |= 0x40;	/* solicited */
+		flags |= 0x40; /* solicited */
 		memcpy(eth_dst, nd.has_lladdr ? nd.lladdr : d + 6, 6);
 	}
 	memcpy(target, nd.target, 16);
@@ -151,8 +150,9 @@ handle_nd(struct eqx_app *app, struct rte_mbuf *m, const struct net_hdrs *h)
 		rte_pktmbuf_free(m);
 		return;
 	}
-	rte_pktmbuf_trim(m, (uint16_t)(128 - net_nd_build_na(o, eth_dst,
-		app->ports[p].mac.addr_bytes, target, to, target, flags)));
+	rte_pktmbuf_trim(m,
+			 (uint16_t)(128 - net_nd_build_na(o, eth_dst, app->ports[p].mac.addr_bytes,
+							  target, to, target, flags)));
 	m->port = p;
 	eqx_ctl_stats.nd_answered++;
 	eqx_control_send(app, m);
@@ -226,14 +226,14 @@ restart_only_changed(const struct cfg *old, const struct cfg *new, struct cfg_er
 {
 	unsigned int i;
 
-#define CHANGED(cond, path)                                                                   \
-	do {                                                                                  \
-		if (cond) {                                                                   \
-			if (errs->n < CFG_MAX_ERRORS)                                         \
-				snprintf(errs->msg[errs->n], sizeof(errs->msg[0]),            \
-					 "%s: changing it needs a restart", path);            \
-			errs->n++;                                                            \
-		}                                                                             \
+#define CHANGED(cond, path)                                                        \
+	do {                                                                       \
+		if (cond) {                                                        \
+			if (errs->n < CFG_MAX_ERRORS)                              \
+				snprintf(errs->msg[errs->n], sizeof(errs->msg[0]), \
+					 "%s: changing it needs a restart", path); \
+			errs->n++;                                                 \
+		}                                                                  \
 	} while (0)
 
 	CHANGED(strcmp(old->instance.name, new->instance.name) != 0, "instance.name");
@@ -248,8 +248,7 @@ restart_only_changed(const struct cfg *old, const struct cfg *new, struct cfg_er
 	CHANGED(old->n_ports != new->n_ports, "ports");
 	for (i = 0; i < old->n_ports && i < new->n_ports; i++) {
 		CHANGED(strcmp(old->ports[i].name, new->ports[i].name) != 0, "ports[].name");
-		CHANGED(strcmp(old->ports[i].device, new->ports[i].device) != 0,
-			"ports[].device");
+		CHANGED(strcmp(old->ports[i].device, new->ports[i].device) != 0, "ports[].device");
 		CHANGED(old->ports[i].mtu != new->ports[i].mtu, "ports[].mtu");
 	}
 #undef CHANGED

@@ -5,26 +5,26 @@
 
 #include "eqx.h"
 
-#define foreach_eqx_ctl_stat                        \
-	_(rx_packets)                               \
-	_(tx_packets)                               \
-	_(tx_ring_full)                             \
-	_(arp_answered)                             \
-	_(arp_replies)                              \
-	_(arp_not_ours)                             \
-	_(arp_malformed)                            \
-	_(icmp_echo_replies)                        \
-	_(icmp_malformed)                           \
-	_(nd_answered)                              \
-	_(nd_advertisements)                        \
-	_(nd_not_ours)                              \
-	_(nd_malformed)                             \
-	_(health_replies)                           \
-	_(installs_lost)                            \
-	_(unhandled)                                \
-	_(reloads)                                  \
-	_(reloads_rejected)                         \
-	_(ctl_requests)                             \
+#define foreach_eqx_ctl_stat \
+	_(rx_packets)        \
+	_(tx_packets)        \
+	_(tx_ring_full)      \
+	_(arp_answered)      \
+	_(arp_replies)       \
+	_(arp_not_ours)      \
+	_(arp_malformed)     \
+	_(icmp_echo_replies) \
+	_(icmp_malformed)    \
+	_(nd_answered)       \
+	_(nd_advertisements) \
+	_(nd_not_ours)       \
+	_(nd_malformed)      \
+	_(health_replies)    \
+	_(installs_lost)     \
+	_(unhandled)         \
+	_(reloads)           \
+	_(reloads_rejected)  \
+	_(ctl_requests)      \
 	_(ctl_bad_requests)
 
 /* Written by the control lcore only. */

@@ -152,8 +152,8 @@ do_backend_set(struct eqx_app *app, json_t *req)
 		return reply_error("the new generation could not be built; see the log");
 	EQX_LOG(NOTICE, ctl, "backend %s of %s set by equinoxctl: generation %" PRIu64, addr, vip,
 		app->generation);
-	return reply_ok(json_pack("{s:s, s:I}", "result", "ok", "generation",
-				  (json_int_t)app->generation));
+	return reply_ok(
+		json_pack("{s:s, s:I}", "result", "ok", "generation", (json_int_t)app->generation));
 }
 
 /* {"cmd":"backend-health","vip":V,"backend":A,"state":"up"|"down"} for health type external. */
@@ -176,8 +176,8 @@ do_backend_health(struct eqx_app *app, json_t *req)
 		return reply_error("that VIP's health type is not \"external\"");
 	if (rc != 0)
 		return reply_error("health not set");
-	return reply_ok(json_pack("{s:s, s:I}", "result", "ok", "generation",
-				  (json_int_t)app->generation));
+	return reply_ok(
+		json_pack("{s:s, s:I}", "result", "ok", "generation", (json_int_t)app->generation));
 }
 
 static json_t *
@@ -210,7 +210,8 @@ dispatch(struct eqx_app *app, const char *line)
 				       "generation", (json_int_t)app->generation));
 	else {
 		eqx_ctl_stats.ctl_bad_requests++;
-		r = reply_error("unknown command (stats, vips, reload, backend-set, backend-health, ping)");
+		r = reply_error(
+			"unknown command (stats, vips, reload, backend-set, backend-health, ping)");
 	}
 	json_decref(req);
 	return r;

@@ -25,9 +25,9 @@
 #include "maglev/maglev.h"
 
 #define EQX_GUE_OVERHEAD (8 + NET_GUE_LEN)
-#define EQX_GUE_SPORT_BASE 0xc000	/* source ports 49152..65535 carry the flow hash */
-#define EQX_PTB_QUOTE_MAX 548		/* RFC 1812: quote up to 576 bytes in all */
-#define EQX_PTB6_QUOTE_MAX 1184		/* the whole ICMPv6 error within 1280 bytes */
+#define EQX_GUE_SPORT_BASE 0xc000 /* source ports 49152..65535 carry the flow hash */
+#define EQX_PTB_QUOTE_MAX 548     /* RFC 1812: quote up to 576 bytes in all */
+#define EQX_PTB6_QUOTE_MAX 1184   /* the whole ICMPv6 error within 1280 bytes */
 
 /* A VIP frame waiting for the bulk flow lookup. */
 struct pending {
@@ -151,8 +151,8 @@ to_control(struct eqx_dp_ctx *c, unsigned int p, struct rte_mbuf *m)
 }
 
 static inline void
-key_set(struct flow_key *k, uint8_t family, uint8_t proto, const uint8_t *src,
-	const uint8_t *dst, uint16_t sport, uint16_t dport)
+key_set(struct flow_key *k, uint8_t family, uint8_t proto, const uint8_t *src, const uint8_t *dst,
+	uint16_t sport, uint16_t dport)
 {
 	memset(k, 0, sizeof(*k));
 	k->family = family;
@@ -216,8 +216,9 @@ choose(struct eqx_dp_ctx *c, const struct eqx_vip *vip, uint8_t family, const ui
 		return NULL;
 
 	if (vip->affinity == CFG_AFFINITY_CLIENT_IP && pin) {
-		struct eqx_event ev = { .type = EQX_EV_AFFINITY, .family = family,
-					.vip = vip->id, .backend = b->id };
+		struct eqx_event ev = {
+			.type = EQX_EV_AFFINITY, .family = family, .vip = vip->id, .backend = b->id
+		};
 
 		if (ae == NULL)
 			ae = flow_insert(w->affinity, &ak, ahash, c->now, false);
@@ -301,7 +302,7 @@ balance_miss(struct eqx_dp_ctx *c, struct pending *pd, struct flow_entry *e)
 		return NULL;
 	if (e == NULL) {
 		bool syn_only = h->l4_proto == NET_PROTO_TCP &&
-			(h->tcp_flags & (NET_TCP_SYN | NET_TCP_ACK)) == NET_TCP_SYN;
+				(h->tcp_flags & (NET_TCP_SYN | NET_TCP_ACK)) == NET_TCP_SYN;
 
 		/* Two frames of one new flow in a burst: the first one inserted it. */
 		e = flow_lookup(w->flows, &pd->key, pd->hash, c->now);
@@ -357,16 +358,16 @@ fragment_record(struct eqx_dp_ctx *c, const struct net_hdrs *h, const struct eqx
  * frame came in on, to the MAC it came from; its source is the VIP.
  */
 static void
-send_too_big(struct eqx_dp_ctx *c, unsigned int p, const struct net_hdrs *h,
-	     struct rte_mbuf *m, uint32_t mtu)
+send_too_big(struct eqx_dp_ctx *c, unsigned int p, const struct net_hdrs *h, struct rte_mbuf *m,
+	     uint32_t mtu)
 {
 	uint8_t peer[6], *d;
 	uint32_t quote, hdr;
 
 	memcpy(peer, rte_pktmbuf_mtod_offset(m, uint8_t *, 6), 6);
 	hdr = RTE_ETHER_HDR_LEN + (h->family == 4 ? NET_IP4_LEN : NET_IP6_LEN) + 8;
-	quote = RTE_MIN((uint32_t)h->l3_total,
-			h->family == 4 ? (uint32_t)EQX_PTB_QUOTE_MAX : (uint32_t)EQX_PTB6_QUOTE_MAX);
+	quote = RTE_MIN((uint32_t)h->l3_total, h->family == 4 ? (uint32_t)EQX_PTB_QUOTE_MAX
+							      : (uint32_t)EQX_PTB6_QUOTE_MAX);
 	rte_pktmbuf_adj(m, h->l2_len);
 	rte_pktmbuf_trim(m, rte_pktmbuf_pkt_len(m) - quote);
 	d = (uint8_t *)rte_pktmbuf_prepend(m, (uint16_t)hdr);
@@ -395,8 +396,8 @@ send_too_big(struct eqx_dp_ctx *c, unsigned int p, const struct net_hdrs *h,
 		icmp[1] = 0;
 		net_put16(icmp + 2, 0);
 		net_put32(icmp + 4, mtu);
-		net_put16(icmp + 2, net_ip6_l4_csum(h->dst, h->src, NET_PROTO_ICMP6, icmp,
-						    8 + quote, 2));
+		net_put16(icmp + 2,
+			  net_ip6_l4_csum(h->dst, h->src, NET_PROTO_ICMP6, icmp, 8 + quote, 2));
 	}
 	m->ol_flags = 0;
 	c->w->stats.icmp_too_big_sent++;
@@ -440,8 +441,8 @@ encap_ip(struct eqx_dp_ctx *c, unsigned int in_port, const struct net_hdrs *h,
 		      b->family == 4 ? NET_ETHERTYPE_IP4 : NET_ETHERTYPE_IP6);
 	if (b->family == 4)
 		net_ipip4_write(l3, b->src, b->addr, (uint16_t)payload,
-				gue ? NET_PROTO_UDP : inner_proto, h->tos, 64,
-				df ? 0 : c->ip_id++, df);
+				gue ? NET_PROTO_UDP : inner_proto, h->tos, 64, df ? 0 : c->ip_id++,
+				df);
 	else
 		net_ip6_write(l3, b->src, b->addr, (uint16_t)payload,
 			      gue ? NET_PROTO_UDP : inner_proto, h->tos, hash & 0xfffff, 64);
@@ -453,8 +454,8 @@ encap_ip(struct eqx_dp_ctx *c, unsigned int in_port, const struct net_hdrs *h,
 		net_gue_write(udp + 8, inner_proto);
 		/* UDP over IPv6 must carry a checksum (RFC 8200 8.1). */
 		if (b->family == 6)
-			net_put16(udp + 6, net_ip6_l4_csum(b->src, b->addr, NET_PROTO_UDP, udp,
-							   payload, 6));
+			net_put16(udp + 6,
+				  net_ip6_l4_csum(b->src, b->addr, NET_PROTO_UDP, udp, payload, 6));
 	}
 	m->ol_flags = 0;
 	eqx_dp_tx(c, nh->port, m);
@@ -484,8 +485,7 @@ encap_l2(struct eqx_dp_ctx *c, const struct net_hdrs *h, const struct eqx_nh *nh
 
 static void
 forward(struct eqx_dp_ctx *c, unsigned int in_port, const struct net_hdrs *h,
-	const struct eqx_vip *vip, const struct eqx_backend *b, uint32_t hash,
-	struct rte_mbuf *m)
+	const struct eqx_vip *vip, const struct eqx_backend *b, uint32_t hash, struct rte_mbuf *m)
 {
 	struct eqx_worker_stats *s = &c->w->stats;
 	const struct eqx_nh *nh;
@@ -540,7 +540,8 @@ icmp_error(struct eqx_dp_ctx *c, unsigned int p, const struct net_hdrs *h, struc
 	e = flow_lookup(c->w->flows, &k, hash, c->now);
 	if (e != NULL)
 		b = backend_get(c->st, e->backend);
-	/* Another worker may hold the flow: Maglev gives the same answer while the set is steady. */
+	/* Another worker may hold the flow: Maglev gives the same answer while the set is steady.
+	 */
 	if (!backend_usable(b, vip))
 		b = choose(c, vip, ie.family, ie.dst, hash, false);
 	c->w->stats.icmp_errors_forwarded++;
@@ -549,8 +550,7 @@ icmp_error(struct eqx_dp_ctx *c, unsigned int p, const struct net_hdrs *h, struc
 
 /* A later fragment goes where its first fragment went. */
 static void
-fragment_later(struct eqx_dp_ctx *c, unsigned int p, const struct net_hdrs *h,
-	       struct rte_mbuf *m)
+fragment_later(struct eqx_dp_ctx *c, unsigned int p, const struct net_hdrs *h, struct rte_mbuf *m)
 {
 	const struct eqx_backend *b;
 	const struct eqx_vip *vip = NULL;
@@ -644,8 +644,8 @@ classify(struct eqx_dp_ctx *c, unsigned int p, struct rte_mbuf *m, struct pendin
 		}
 	}
 	/* Neighbour discovery is addressed to multicast groups as often as to us. */
-	if (h->family == 6 && h->l4_proto == NET_PROTO_ICMP6 &&
-	    (h->dport >> 8) >= 133 && (h->dport >> 8) <= 137) {
+	if (h->family == 6 && h->l4_proto == NET_PROTO_ICMP6 && (h->dport >> 8) >= 133 &&
+	    (h->dport >> 8) <= 137) {
 		to_control(c, p, m);
 		return 0;
 	}
@@ -674,8 +674,7 @@ classify(struct eqx_dp_ctx *c, unsigned int p, struct rte_mbuf *m, struct pendin
 }
 
 void
-eqx_dp_process_burst(struct eqx_dp_ctx *c, unsigned int p, struct rte_mbuf **pkts,
-		     unsigned int n)
+eqx_dp_process_burst(struct eqx_dp_ctx *c, unsigned int p, struct rte_mbuf **pkts, unsigned int n)
 {
 	struct pending pend[EQX_BURST];
 	const struct flow_key *keys[EQX_BURST];
@@ -716,9 +715,11 @@ eqx_dp_process_burst(struct eqx_dp_ctx *c, unsigned int p, struct rte_mbuf **pkt
 	}
 	for (i = 0; i < nv; i++) {
 		if (b[i] == NULL) {
-			/* The entry of a reassigned flow is found again: the pointer may be stale. */
-			struct flow_entry *e = hit[i] != NULL ?
-				flow_lookup(w->flows, &pend[i].key, pend[i].hash, c->now) : NULL;
+			/* The entry of a reassigned flow is found again: the pointer may be stale.
+			 */
+			struct flow_entry *e = hit[i] != NULL ? flow_lookup(w->flows, &pend[i].key,
+									    pend[i].hash, c->now)
+							      : NULL;
 
 			b[i] = balance_miss(c, &pend[i], e);
 		}

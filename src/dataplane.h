@@ -14,8 +14,8 @@ struct eqx_dp_ctx {
 	struct eqx_worker *w;
 	const struct eqx_state *st;
 	const struct eqx_nh_table *nht;
-	uint32_t now;			/* seconds */
-	uint64_t seen_generation;	/* the last generation whose settings this worker applied */
+	uint32_t now;             /* seconds */
+	uint64_t seen_generation; /* the last generation whose settings this worker applied */
 	uint16_t ip_id;
 	uint16_t n_tx[EQX_MAX_PORTS];
 	struct rte_mbuf *tx[EQX_MAX_PORTS][EQX_BURST];
@@ -61,12 +61,12 @@ eqx_key_hash(uint8_t family, const uint8_t *addr, uint8_t proto, uint16_t port)
 static inline const struct eqx_vip *
 eqx_state_vip_by_id(const struct eqx_state *st, uint32_t id)
 {
-	return id < EQX_MAX_VIP_IDS && st->vip_by_id[id] != 0 ? &st->vips[st->vip_by_id[id] - 1] :
-		NULL;
+	return id < EQX_MAX_VIP_IDS && st->vip_by_id[id] != 0 ? &st->vips[st->vip_by_id[id] - 1]
+							      : NULL;
 }
 
-const struct eqx_vip *eqx_state_vip(const struct eqx_state *st, uint8_t family,
-				    const uint8_t *addr, uint8_t proto, uint16_t port);
+const struct eqx_vip *eqx_state_vip(const struct eqx_state *st, uint8_t family, const uint8_t *addr,
+				    uint8_t proto, uint16_t port);
 const struct eqx_local *eqx_state_local(const struct eqx_state *st, uint8_t family,
 					const uint8_t *addr);
 

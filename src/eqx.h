@@ -24,11 +24,11 @@
 #define EQX_MAX_PORTS CFG_MAX_PORTS
 #define EQX_MAX_WORKERS CFG_MAX_WORKERS
 #define EQX_MAX_VIP_IDS CFG_MAX_VIPS
-#define EQX_MAX_BACKEND_IDS 16384	/* live (vip, backend) pairs */
+#define EQX_MAX_BACKEND_IDS 16384 /* live (vip, backend) pairs */
 #define EQX_MAX_NEXTHOPS 4096
 #define EQX_BURST 32
 #define EQX_RING_SIZE 1024
-#define EQX_FRAG_TABLE_SIZE 8192	/* per worker: datagrams being fragmented */
+#define EQX_FRAG_TABLE_SIZE 8192 /* per worker: datagrams being fragmented */
 #define EQX_FRAG_TIMEOUT_S 2
 #define EQX_RX_DESC 1024
 #define EQX_TX_DESC 1024
@@ -44,27 +44,27 @@ extern int eqx_logtype_ctl;
  * Why a worker dropped a frame. The first entries mirror lib/net's parse
  * errors so that a parse error maps to a counter by offset.
  */
-#define foreach_eqx_drop                                                  \
-	_(L2_OTHER_HOST, "l2_other_host")                                 \
-	_(UNSUPPORTED_ETHERTYPE, "unsupported_ethertype")                 \
-	_(NOT_LOCAL, "not_local")                                         \
-	_(VIP_NO_SERVICE, "vip_no_service")                               \
-	_(FRAGMENT_UNKNOWN, "fragment_unknown")                           \
-	_(ICMP_ERROR_UNMATCHED, "icmp_error_unmatched")                   \
-	_(NO_BACKEND, "no_backend")                                       \
-	_(NEIGHBOUR_UNRESOLVED, "neighbour_unresolved")                   \
-	_(FLOW_TABLE_FULL, "flow_table_full")                             \
-	_(NO_HEADROOM, "no_headroom")                                     \
-	_(MTU_EXCEEDED, "mtu_exceeded")                                   \
-	_(CONTROL_RING_FULL, "control_ring_full")                         \
-	_(TX_FULL, "tx_full")                                             \
+#define foreach_eqx_drop                                  \
+	_(L2_OTHER_HOST, "l2_other_host")                 \
+	_(UNSUPPORTED_ETHERTYPE, "unsupported_ethertype") \
+	_(NOT_LOCAL, "not_local")                         \
+	_(VIP_NO_SERVICE, "vip_no_service")               \
+	_(FRAGMENT_UNKNOWN, "fragment_unknown")           \
+	_(ICMP_ERROR_UNMATCHED, "icmp_error_unmatched")   \
+	_(NO_BACKEND, "no_backend")                       \
+	_(NEIGHBOUR_UNRESOLVED, "neighbour_unresolved")   \
+	_(FLOW_TABLE_FULL, "flow_table_full")             \
+	_(NO_HEADROOM, "no_headroom")                     \
+	_(MTU_EXCEEDED, "mtu_exceeded")                   \
+	_(CONTROL_RING_FULL, "control_ring_full")         \
+	_(TX_FULL, "tx_full")                             \
 	_(LOCAL_UNSUPPORTED, "local_unsupported")
 
 enum eqx_drop {
 #define _(sym, str) EQX_DROP_##sym,
 	foreach_eqx_drop
 #undef _
-	EQX_DROP_PARSE_BASE,	/* + enum net_parse_err - 1 */
+		EQX_DROP_PARSE_BASE, /* + enum net_parse_err - 1 */
 	EQX_DROP_MAX = EQX_DROP_PARSE_BASE + NET_ERR_MAX - 1,
 };
 
@@ -74,8 +74,8 @@ const char *eqx_drop_name(unsigned int reason);
 struct eqx_ctr {
 	uint64_t packets;
 	uint64_t bytes;
-	uint64_t flows;		/* new flows */
-	int64_t active;		/* flows in the table now (this worker's share) */
+	uint64_t flows; /* new flows */
+	int64_t active; /* flows in the table now (this worker's share) */
 };
 
 /* Everything one worker counts; written only by that worker. */
@@ -88,13 +88,13 @@ struct eqx_worker_stats {
 	uint64_t from_control;
 	uint64_t flow_hits;
 	uint64_t flow_misses;
-	uint64_t flow_reassigned;	/* backend gone: flow re-balanced */
+	uint64_t flow_reassigned; /* backend gone: flow re-balanced */
 	uint64_t affinity_hits;
-	uint64_t affinity_installs;	/* entries learnt from other workers */
+	uint64_t affinity_installs; /* entries learnt from other workers */
 	uint64_t fragments_forwarded;
 	uint64_t icmp_errors_forwarded;
-	uint64_t icmp_too_big_sent;	/* PMTU: frames that would not fit once tunnelled */
-	uint64_t events_lost;		/* event ring full */
+	uint64_t icmp_too_big_sent; /* PMTU: frames that would not fit once tunnelled */
+	uint64_t events_lost;       /* event ring full */
 	uint64_t idle_sleeps;
 	uint64_t loops;
 	uint64_t drops[EQX_DROP_MAX];
@@ -118,38 +118,38 @@ struct eqx_nh_table {
 
 /* A Maglev table, shared by the generations whose VIP has the same backend set. */
 struct eqx_maglev {
-	uint32_t refs;		/* generations holding it; control lcore only */
+	uint32_t refs; /* generations holding it; control lcore only */
 	uint32_t size;
-	uint64_t signature;	/* of the (id, weight) set it was built from */
-	uint32_t slots[];	/* slot -> backend id, or MAGLEV_EMPTY */
+	uint64_t signature; /* of the (id, weight) set it was built from */
+	uint32_t slots[];   /* slot -> backend id, or MAGLEV_EMPTY */
 };
 
 struct eqx_backend {
-	uint32_t id;		/* stable while the backend exists */
-	uint32_t nh;		/* index into the next-hop table */
-	uint32_t weight;	/* effective: config, or equinoxctl's override */
-	uint8_t state;		/* effective enum cfg_backend_state (health folded in) */
+	uint32_t id;     /* stable while the backend exists */
+	uint32_t nh;     /* index into the next-hop table */
+	uint32_t weight; /* effective: config, or equinoxctl's override */
+	uint8_t state;   /* effective enum cfg_backend_state (health folded in) */
 	uint8_t family;
-	uint16_t vip;		/* stable vip id */
-	uint16_t port;		/* egress port index */
+	uint16_t vip;  /* stable vip id */
+	uint16_t port; /* egress port index */
 	uint8_t healthy;
 	uint8_t addr[16];
-	uint8_t src[16];	/* outer source: the egress port's address of this family */
+	uint8_t src[16]; /* outer source: the egress port's address of this family */
 };
 
 struct eqx_vip {
-	uint16_t id;		/* stable while the vip exists */
+	uint16_t id; /* stable while the vip exists */
 	uint8_t family;
-	uint8_t proto;		/* NET_PROTO_TCP / UDP */
-	uint16_t port;		/* 0 = every port */
-	uint8_t forwarding;	/* enum cfg_forwarding */
-	uint8_t affinity;	/* enum cfg_affinity */
+	uint8_t proto;      /* NET_PROTO_TCP / UDP */
+	uint16_t port;      /* 0 = every port */
+	uint8_t forwarding; /* enum cfg_forwarding */
+	uint8_t affinity;   /* enum cfg_affinity */
 	uint16_t gue_port;
-	uint32_t affinity_timeout;	/* seconds */
+	uint32_t affinity_timeout; /* seconds */
 	uint8_t addr[16];
 	struct eqx_maglev *maglev;
 	uint32_t n_backends;
-	uint32_t *backends;	/* backend ids of this vip, config order */
+	uint32_t *backends; /* backend ids of this vip, config order */
 };
 
 struct eqx_port_state {
@@ -160,23 +160,23 @@ struct eqx_port_state {
 struct eqx_local {
 	uint8_t family;
 	uint8_t is_vip;
-	uint16_t port;		/* owning port for port addresses */
+	uint16_t port; /* owning port for port addresses */
 	uint8_t addr[16];
 };
 
-#define EQX_VIP_HASH_SIZE 4096	/* power of two, > 2 * CFG_MAX_VIPS */
+#define EQX_VIP_HASH_SIZE 4096 /* power of two, > 2 * CFG_MAX_VIPS */
 
 /* One immutable generation of what workers read. */
 struct eqx_state {
 	uint64_t generation;
-	const struct cfg *cfg;			/* owned by the app; outlives the state */
+	const struct cfg *cfg; /* owned by the app; outlives the state */
 	uint32_t n_vips;
 	struct eqx_vip *vips;
-	uint16_t vip_hash[EQX_VIP_HASH_SIZE];	/* index + 1, 0 = empty */
-	uint16_t local_hash[EQX_VIP_HASH_SIZE];	/* index + 1, 0 = empty */
-	uint16_t vip_by_id[EQX_MAX_VIP_IDS];	/* index + 1, 0 = no such VIP */
+	uint16_t vip_hash[EQX_VIP_HASH_SIZE];   /* index + 1, 0 = empty */
+	uint16_t local_hash[EQX_VIP_HASH_SIZE]; /* index + 1, 0 = empty */
+	uint16_t vip_by_id[EQX_MAX_VIP_IDS];    /* index + 1, 0 = no such VIP */
 	struct eqx_backend *backend_by_id[EQX_MAX_BACKEND_IDS];
-	struct eqx_backend *backends;		/* storage */
+	struct eqx_backend *backends; /* storage */
 	uint32_t n_backends;
 	uint32_t n_locals;
 	struct eqx_local *locals;
@@ -186,7 +186,7 @@ struct eqx_state {
 /* ---- worker <-> control events (fixed-size ring elements) ---- */
 
 enum eqx_event_type {
-	EQX_EV_AFFINITY = 1,	/* a worker pinned a client to a backend */
+	EQX_EV_AFFINITY = 1, /* a worker pinned a client to a backend */
 };
 
 struct eqx_event {
@@ -200,15 +200,15 @@ struct eqx_event {
 /* ---- lcores ---- */
 
 struct eqx_worker {
-	unsigned int id;		/* 0..workers-1; also its queue index */
+	unsigned int id; /* 0..workers-1; also its queue index */
 	unsigned int lcore;
-	struct rte_ring *to_ctrl;	/* frames for the control lcore */
-	struct rte_ring *from_ctrl;	/* frames the control lcore wants sent */
-	struct rte_ring *events;	/* struct eqx_event, worker -> control */
-	struct rte_ring *installs;	/* struct eqx_event, control -> worker */
+	struct rte_ring *to_ctrl;   /* frames for the control lcore */
+	struct rte_ring *from_ctrl; /* frames the control lcore wants sent */
+	struct rte_ring *events;    /* struct eqx_event, worker -> control */
+	struct rte_ring *installs;  /* struct eqx_event, control -> worker */
 	struct flow_table *flows;
-	struct flow_table *affinity;	/* (vip, client) -> backend */
-	struct flow_table *frags;	/* (src, dst, proto, ip id) -> backend */
+	struct flow_table *affinity; /* (vip, client) -> backend */
+	struct flow_table *frags;    /* (src, dst, proto, ip id) -> backend */
 	struct eqx_worker_stats stats;
 } __rte_cache_aligned;
 
@@ -228,7 +228,7 @@ struct eqx_override {
 
 struct eqx_app {
 	const char *config_path;
-	struct cfg *cfg;			/* the running config, owned here */
+	struct cfg *cfg; /* the running config, owned here */
 	unsigned int n_workers;
 	unsigned int n_ports;
 	struct eqx_port ports[EQX_MAX_PORTS];
@@ -237,8 +237,8 @@ struct eqx_app {
 	struct eqx_worker *workers;
 	struct rte_rcu_qsbr *qsbr;
 
-	struct eqx_state *state;		/* RCU-published */
-	struct eqx_nh_table *nh;		/* RCU-published */
+	struct eqx_state *state; /* RCU-published */
+	struct eqx_nh_table *nh; /* RCU-published */
 	uint64_t generation;
 
 	/* per backend id, control lcore only */

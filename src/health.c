@@ -29,7 +29,7 @@ struct probe {
 	bool configured;
 	bool up;
 	bool outstanding;
-	uint8_t type;			/* enum cfg_health */
+	uint8_t type; /* enum cfg_health */
 	uint16_t dport;
 	uint32_t rise, fall;
 	uint32_t ok_run, fail_run;
@@ -116,7 +116,8 @@ eqx_health_sync(struct eqx_app *app)
 				pr->up = true;
 				pr->type = (uint8_t)cv->health.type;
 				/* Spread the first probes over one interval. */
-				pr->next_tsc = now + rte_rand() % (hz * cv->health.interval_ms / 1000 + 1);
+				pr->next_tsc =
+					now + rte_rand() % (hz * cv->health.interval_ms / 1000 + 1);
 				snprintf(pr->reason, sizeof(pr->reason), "initial");
 			}
 			pr->dport = cv->health.port != 0 ? cv->health.port : cv->port;
@@ -221,8 +222,8 @@ send_rst(struct eqx_app *app, struct rte_mbuf *m, const struct net_hdrs *h, uint
 		rte_pktmbuf_free(m);
 		return;
 	}
-	len = net_tcp_build(o, h->family, eth_dst, app->ports[port].mac.addr_bytes, src, dst,
-			    sport, dport, seq, 0, NET_TCP_RST);
+	len = net_tcp_build(o, h->family, eth_dst, app->ports[port].mac.addr_bytes, src, dst, sport,
+			    dport, seq, 0, NET_TCP_RST);
 	rte_pktmbuf_trim(m, (uint16_t)(128 - len));
 	m->port = port;
 	eqx_control_send(app, m);
@@ -307,9 +308,8 @@ eqx_health_json(uint32_t id)
 
 	if (id >= EQX_MAX_BACKEND_IDS || !pr->configured)
 		return json_pack("{s:s}", "type", "none");
-	return json_pack("{s:s, s:s, s:s, s:I, s:I, s:I, s:I}",
-			 "type", names[pr->type], "state", pr->up ? "up" : "down",
-			 "reason", pr->reason, "transitions", (json_int_t)pr->transitions,
-			 "probes_sent", (json_int_t)pr->sent, "probes_ok", (json_int_t)pr->ok,
-			 "probes_failed", (json_int_t)pr->failed);
+	return json_pack("{s:s, s:s, s:s, s:I, s:I, s:I, s:I}", "type", names[pr->type], "state",
+			 pr->up ? "up" : "down", "reason", pr->reason, "transitions",
+			 (json_int_t)pr->transitions, "probes_sent", (json_int_t)pr->sent,
+			 "probes_ok", (json_int_t)pr->ok, "probes_failed", (json_int_t)pr->failed);
 }

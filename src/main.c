@@ -28,14 +28,13 @@
 static void
 usage(FILE *f)
 {
-	fprintf(f,
-		"usage: equinox -c FILE [--check-config [--dump]]\n"
-		"  -c, --config FILE   config file (*.json: JSON, *.cfg: libconfig)\n"
-		"      --check-config  validate the config and exit (0 valid, 2 invalid)\n"
-		"      --dump          with --check-config: print the model with defaults\n"
-		"  -h, --help          this text\n"
-		"  -V, --version       print the version\n"
-		"EAL arguments come from the config's \"eal\" list.\n");
+	fprintf(f, "usage: equinox -c FILE [--check-config [--dump]]\n"
+		   "  -c, --config FILE   config file (*.json: JSON, *.cfg: libconfig)\n"
+		   "      --check-config  validate the config and exit (0 valid, 2 invalid)\n"
+		   "      --dump          with --check-config: print the model with defaults\n"
+		   "  -h, --help          this text\n"
+		   "  -V, --version       print the version\n"
+		   "EAL arguments come from the config's \"eal\" list.\n");
 }
 
 static void
@@ -106,14 +105,17 @@ port_init(struct eqx_app *app, unsigned int idx, const struct cfg_port *cp)
 	}
 	/* af_packet fans flows out to every queue pair it has, polled or not. */
 	if (strcmp(info.driver_name, "net_af_packet") == 0 && info.max_rx_queues != nq) {
-		EQX_LOG(ERR, main, "ports[%u].device: qpairs=%u but dataplane.workers=%u; with "
-			"net_af_packet they must be equal", idx, info.max_rx_queues, nq);
+		EQX_LOG(ERR, main,
+			"ports[%u].device: qpairs=%u but dataplane.workers=%u; with "
+			"net_af_packet they must be equal",
+			idx, info.max_rx_queues, nq);
 		return -EINVAL;
 	}
 	if (nq > 1 && info.flow_type_rss_offloads != 0) {
 		conf.rxmode.mq_mode = RTE_ETH_MQ_RX_RSS;
-		conf.rx_adv_conf.rss_conf.rss_hf = (RTE_ETH_RSS_IP | RTE_ETH_RSS_TCP |
-			RTE_ETH_RSS_UDP) & info.flow_type_rss_offloads;
+		conf.rx_adv_conf.rss_conf.rss_hf =
+			(RTE_ETH_RSS_IP | RTE_ETH_RSS_TCP | RTE_ETH_RSS_UDP) &
+			info.flow_type_rss_offloads;
 	}
 	rc = rte_eth_dev_configure(p->port_id, nq, nq, &conf);
 	if (rc != 0)
@@ -124,8 +126,7 @@ port_init(struct eqx_app *app, unsigned int idx, const struct cfg_port *cp)
 					    app->pool);
 		if (rc != 0)
 			goto fail;
-		rc = rte_eth_tx_queue_setup(p->port_id, q, EQX_TX_DESC, (unsigned int)socket,
-					    NULL);
+		rc = rte_eth_tx_queue_setup(p->port_id, q, EQX_TX_DESC, (unsigned int)socket, NULL);
 		if (rc != 0)
 			goto fail;
 	}
@@ -145,9 +146,9 @@ port_init(struct eqx_app *app, unsigned int idx, const struct cfg_port *cp)
 	rc = rte_eth_dev_start(p->port_id);
 	if (rc != 0)
 		goto fail;
-	EQX_LOG(INFO, main, "port %s: %s, %u queue pair%s, mac " RTE_ETHER_ADDR_PRT_FMT
-		", mtu %u", cp->name, info.driver_name, nq, nq == 1 ? "" : "s",
-		RTE_ETHER_ADDR_BYTES(&p->mac), app->port_mtu[idx]);
+	EQX_LOG(INFO, main, "port %s: %s, %u queue pair%s, mac " RTE_ETHER_ADDR_PRT_FMT ", mtu %u",
+		cp->name, info.driver_name, nq, nq == 1 ? "" : "s", RTE_ETHER_ADDR_BYTES(&p->mac),
+		app->port_mtu[idx]);
 	return 0;
 fail:
 	EQX_LOG(ERR, main, "ports[%u] (%s): set-up failed: %s", idx, cp->device, strerror(-rc));
@@ -197,7 +198,7 @@ workers_init(struct eqx_app *app)
 		return -rte_errno;
 
 	i = 0;
-	RTE_LCORE_FOREACH_WORKER(lcore) {
+	RTE_LCORE_FOREACH_WORKER (lcore) {
 		struct eqx_worker *w = &app->workers[i];
 
 		if (i == app->n_workers)
@@ -334,9 +335,10 @@ main(int argc, char **argv)
 	app->cfg = cfg;
 	app->tsc_hz = rte_get_tsc_hz();
 	if (rte_lcore_count() < app->n_workers + 1) {
-		fprintf(stderr, "equinox: %s: dataplane.workers: %u workers need %u lcores, the "
-			"eal list gives %u\n", app->config_path, app->n_workers,
-			app->n_workers + 1, rte_lcore_count());
+		fprintf(stderr,
+			"equinox: %s: dataplane.workers: %u workers need %u lcores, the "
+			"eal list gives %u\n",
+			app->config_path, app->n_workers, app->n_workers + 1, rte_lcore_count());
 		rte_eal_cleanup();
 		return EXIT_CONFIG;
 	}
@@ -358,7 +360,7 @@ main(int argc, char **argv)
 			goto fail;
 
 	memset(errs, 0, sizeof(*errs));
-	cfg_owned = false;	/* the state takes it, or frees it on failure */
+	cfg_owned = false; /* the state takes it, or frees it on failure */
 	if (eqx_state_apply(app, cfg, errs) != 0) {
 		app->cfg = NULL;
 		print_errors(app->config_path, errs);
@@ -391,10 +393,11 @@ main(int argc, char **argv)
 		}
 	}
 	if (!app->quit)
-		EQX_LOG(NOTICE, main, "%s ready: %u worker%s, %u port%s, %u VIP%s, generation %"
-			PRIu64, app->cfg->instance.name, app->n_workers,
-			app->n_workers == 1 ? "" : "s", app->n_ports, app->n_ports == 1 ? "" : "s",
-			app->cfg->n_vips, app->cfg->n_vips == 1 ? "" : "s", app->generation);
+		EQX_LOG(NOTICE, main,
+			"%s ready: %u worker%s, %u port%s, %u VIP%s, generation %" PRIu64,
+			app->cfg->instance.name, app->n_workers, app->n_workers == 1 ? "" : "s",
+			app->n_ports, app->n_ports == 1 ? "" : "s", app->cfg->n_vips,
+			app->cfg->n_vips == 1 ? "" : "s", app->generation);
 	eqx_control_loop(app);
 
 	EQX_LOG(NOTICE, main, "stopping");

@@ -14,9 +14,9 @@
 
 #include "eqx.h"
 
-#define NH_PROBE_INTERVAL_S 1	/* while unresolved */
-#define NH_REFRESH_S 30		/* re-ask a resolved neighbour after this long */
-#define NH_STALE_S 90		/* forget its MAC when nothing was heard for this long */
+#define NH_PROBE_INTERVAL_S 1 /* while unresolved */
+#define NH_REFRESH_S 30       /* re-ask a resolved neighbour after this long */
+#define NH_STALE_S 90         /* forget its MAC when nothing was heard for this long */
 
 struct nh_entry {
 	struct cfg_addr addr;
@@ -24,7 +24,7 @@ struct nh_entry {
 	bool is_static;
 	bool valid;
 	uint8_t mac[6];
-	uint64_t generation;		/* last generation that refers to it */
+	uint64_t generation; /* last generation that refers to it */
 	uint64_t heard_tsc;
 	uint64_t next_probe_tsc;
 };

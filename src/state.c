@@ -53,8 +53,8 @@ ctr_sum(struct eqx_app *app, bool vip, uint32_t id, struct eqx_ctr *out)
 
 	memset(out, 0, sizeof(*out));
 	for (w = 0; w < app->n_workers; w++) {
-		const struct eqx_ctr *c = vip ? &app->workers[w].stats.vip[id] :
-			&app->workers[w].stats.backend[id];
+		const struct eqx_ctr *c =
+			vip ? &app->workers[w].stats.vip[id] : &app->workers[w].stats.backend[id];
 
 		out->packets += c->packets;
 		out->bytes += c->bytes;
@@ -97,8 +97,9 @@ vip_id_get(struct eqx_app *app, const struct cfg_vip *v)
 	}
 	if (free_id < 0)
 		return -ENOSPC;
-	vip_ids[free_id] = (struct vip_slot){ .used = true, .family = v->addr.family,
-		.proto = proto, .port = v->port };
+	vip_ids[free_id] = (struct vip_slot){
+		.used = true, .family = v->addr.family, .proto = proto, .port = v->port
+	};
 	memcpy(vip_ids[free_id].addr, v->addr.bytes, 16);
 	/* A reused id starts its counters from what the workers hold now. */
 	ctr_sum(app, true, (uint32_t)free_id, &app->vip_base[free_id]);
@@ -124,8 +125,8 @@ backend_id_get(struct eqx_app *app, uint16_t vip, const struct cfg_addr *a)
 	}
 	if (free_id < 0)
 		return -ENOSPC;
-	backend_ids[free_id] = (struct backend_slot){ .used = true, .vip = vip,
-		.family = a->family };
+	backend_ids[free_id] =
+		(struct backend_slot){ .used = true, .vip = vip, .family = a->family };
 	memcpy(backend_ids[free_id].addr, a->bytes, 16);
 	ctr_sum(app, false, (uint32_t)free_id, &app->backend_base[free_id]);
 	memset(&app->override[free_id], 0, sizeof(app->override[free_id]));
@@ -192,8 +193,8 @@ eqx_port_source(const struct cfg *cfg, unsigned int p, const struct cfg_addr *ds
 	return first;
 }
 
-static void
-err_add(struct cfg_errors *errs, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void err_add(struct cfg_errors *errs, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
 
 static void
 err_add(struct cfg_errors *errs, const char *fmt, ...)
@@ -223,12 +224,15 @@ eqx_config_check(const struct cfg *cfg, struct cfg_errors *errs)
 
 			cfg_addr_str(a, buf, sizeof(buf));
 			if (eqx_route_lookup(cfg, a, &port, &nh) != 0)
-				err_add(errs, "vips[%u].backends[%u].address: no port address or "
-					"route reaches %s", v, b, buf);
+				err_add(errs,
+					"vips[%u].backends[%u].address: no port address or "
+					"route reaches %s",
+					v, b, buf);
 			else if (eqx_port_source(cfg, port, a) == NULL)
-				err_add(errs, "vips[%u].backends[%u].address: port %s has no IPv%u "
-					"address to send to %s from", v, b, cfg->ports[port].name,
-					a->family, buf);
+				err_add(errs,
+					"vips[%u].backends[%u].address: port %s has no IPv%u "
+					"address to send to %s from",
+					v, b, cfg->ports[port].name, a->family, buf);
 		}
 	}
 	return errs->n == before ? 0 : -EINVAL;
@@ -442,8 +446,7 @@ state_build(struct eqx_app *app, const struct cfg *cfg, struct cfg_errors *errs)
 		n_local += cfg->ports[i].n_addresses;
 	n_local += cfg->n_vips;
 	if (n_back > EQX_MAX_BACKEND_IDS || n_local >= EQX_VIP_HASH_SIZE / 2) {
-		err_add(errs, "vips: %u backends in all, at most %u", n_back,
-			EQX_MAX_BACKEND_IDS);
+		err_add(errs, "vips: %u backends in all, at most %u", n_back, EQX_MAX_BACKEND_IDS);
 		goto fail;
 	}
 	st->vips = calloc(cfg->n_vips + 1, sizeof(*st->vips));

@@ -32,12 +32,12 @@ eqx_drop_name(unsigned int reason)
 	return drop_names[reason];
 }
 
-#define SUM_FIELD(app, field)                                                    \
-	({                                                                       \
-		uint64_t _s = 0;                                                 \
-		for (unsigned int _w = 0; _w < (app)->n_workers; _w++)           \
-			_s += (app)->workers[_w].stats.field;                    \
-		_s;                                                              \
+#define SUM_FIELD(app, field)                                          \
+	({                                                             \
+		uint64_t _s = 0;                                       \
+		for (unsigned int _w = 0; _w < (app)->n_workers; _w++) \
+			_s += (app)->workers[_w].stats.field;          \
+		_s;                                                    \
 	})
 
 json_t *
@@ -84,8 +84,7 @@ eqx_stats_json(struct eqx_app *app)
 	json_object_set_new(flows, "active", json_integer((json_int_t)flow_count));
 	json_object_set_new(flows, "capacity", json_integer((json_int_t)flow_cap));
 	json_object_set_new(flows, "hits", json_integer((json_int_t)SUM_FIELD(app, flow_hits)));
-	json_object_set_new(flows, "misses",
-			    json_integer((json_int_t)SUM_FIELD(app, flow_misses)));
+	json_object_set_new(flows, "misses", json_integer((json_int_t)SUM_FIELD(app, flow_misses)));
 	json_object_set_new(flows, "reassigned",
 			    json_integer((json_int_t)SUM_FIELD(app, flow_reassigned)));
 	json_object_set_new(flows, "evictions", json_integer((json_int_t)evictions));
@@ -117,7 +116,7 @@ eqx_stats_json(struct eqx_app *app)
 #define _(n) json_object_set_new(ctl, #n, json_integer((json_int_t)eqx_ctl_stats.n));
 	foreach_eqx_ctl_stat
 #undef _
-	json_object_set_new(o, "control", ctl);
+		json_object_set_new(o, "control", ctl);
 	return o;
 }
 
@@ -156,7 +155,8 @@ eqx_vips_json(struct eqx_app *app, const char *only)
 		json_object_set_new(jv, "forwarding",
 				    json_string(cfg_forwarding_str(cv->forwarding)));
 		json_object_set_new(jv, "table_size", json_integer(cv->table_size));
-		json_object_set_new(jv, "affinity", json_string(cfg_affinity_str(cv->affinity.mode)));
+		json_object_set_new(jv, "affinity",
+				    json_string(cfg_affinity_str(cv->affinity.mode)));
 		eqx_ctr_get(app, true, v->id, &c);
 		ctr_json(jv, &c);
 
@@ -171,11 +171,14 @@ eqx_vips_json(struct eqx_app *app, const char *only)
 			/* weight and state: the config's, or equinoxctl's override; serving:
 			 * whether it takes new flows now, with health folded in. */
 			json_object_set_new(o2, "weight", json_integer(b->weight));
-			json_object_set_new(o2, "state", json_string(cfg_backend_state_str(
-				app->override[b->id].set_state ? app->override[b->id].state :
-				cb->state)));
-			json_object_set_new(o2, "serving", json_boolean(
-				b->state == CFG_BACKEND_ACTIVE && b->weight > 0));
+			json_object_set_new(
+				o2, "state",
+				json_string(cfg_backend_state_str(
+					app->override[b->id].set_state ? app->override[b->id].state
+								       : cb->state)));
+			json_object_set_new(
+				o2, "serving",
+				json_boolean(b->state == CFG_BACKEND_ACTIVE && b->weight > 0));
 			json_object_set_new(o2, "health", eqx_health_json(b->id));
 			json_object_set_new(o2, "neighbour",
 					    json_string(resolved ? "resolved" : "incomplete"));
@@ -236,12 +239,12 @@ tel_add_flat(struct rte_tel_data *d, const char *prefix, json_t *v)
 	size_t i;
 
 	if (json_is_object(v)) {
-		json_object_foreach(v, k, sub) {
+		json_object_foreach (v, k, sub) {
 			tel_name(name, sizeof(name), prefix, k);
 			tel_add_flat(d, name, sub);
 		}
 	} else if (json_is_array(v)) {
-		json_array_foreach(v, i, sub) {
+		json_array_foreach (v, i, sub) {
 			json_t *key = json_object_get(sub, "address");
 			char idx[24];
 
@@ -264,7 +267,7 @@ tel_from_json(struct rte_tel_data *d, json_t *o)
 	json_t *v;
 
 	rte_tel_data_start_dict(d);
-	json_object_foreach(o, k, v) {
+	json_object_foreach (o, k, v) {
 		char name[RTE_TEL_MAX_STRING_LEN];
 
 		tel_name(name, sizeof(name), "", k);
@@ -308,7 +311,7 @@ tel_vips(const char *cmd, const char *params, struct rte_tel_data *d)
 	pthread_mutex_lock(&eqx.state_lock);
 	o = eqx_vips_json(&eqx, params != NULL && *params ? params : NULL);
 	pthread_mutex_unlock(&eqx.state_lock);
-	json_array_foreach(json_object_get(o, "vips"), i, v)
+	json_array_foreach (json_object_get(o, "vips"), i, v)
 		json_object_set(byname, json_string_value(json_object_get(v, "name")), v);
 	rc = tel_from_json(d, byname);
 	json_decref(byname);
@@ -321,10 +324,12 @@ eqx_telemetry_init(struct eqx_app *app)
 {
 	int rc;
 
-	rc = rte_telemetry_register_cmd("/equinox/stats", tel_stats,
+	rc = rte_telemetry_register_cmd(
+		"/equinox/stats", tel_stats,
 		"Packet, drop-by-reason, flow-table and port counters. No parameters");
 	if (rc == 0)
-		rc = rte_telemetry_register_cmd("/equinox/vips", tel_vips,
+		rc = rte_telemetry_register_cmd(
+			"/equinox/vips", tel_vips,
 			"Per-VIP and per-backend packets, bytes, flows. Parameter: VIP name");
 	return rc;
 }

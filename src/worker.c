@@ -34,11 +34,12 @@ eqx_worker_poll(struct eqx_dp_ctx *ctx)
 		const struct cfg *cfg = ctx->st->cfg;
 
 		/* The table has one writer, its worker: settings reach it with the generation. */
-		flow_table_set_timeouts(w->flows, &(struct flow_timeouts){
-			.syn = cfg->dataplane.timeouts.tcp_syn_s,
-			.established = cfg->dataplane.timeouts.tcp_established_s,
-			.closing = cfg->dataplane.timeouts.tcp_closing_s,
-			.udp = cfg->dataplane.timeouts.udp_s });
+		flow_table_set_timeouts(
+			w->flows, &(struct flow_timeouts){
+					  .syn = cfg->dataplane.timeouts.tcp_syn_s,
+					  .established = cfg->dataplane.timeouts.tcp_established_s,
+					  .closing = cfg->dataplane.timeouts.tcp_closing_s,
+					  .udp = cfg->dataplane.timeouts.udp_s });
 		ctx->seen_generation = ctx->st->generation;
 	}
 

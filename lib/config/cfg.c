@@ -337,8 +337,8 @@ mac_json(const uint8_t *m)
 {
 	char buf[18];
 
-	snprintf(buf, sizeof(buf), "%02x:%02x:%02x:%02x:%02x:%02x",
-		m[0], m[1], m[2], m[3], m[4], m[5]);
+	snprintf(buf, sizeof(buf), "%02x:%02x:%02x:%02x:%02x:%02x", m[0], m[1], m[2], m[3], m[4],
+		 m[5]);
 	return json_string(buf);
 }
 
@@ -468,8 +468,7 @@ dump_ptp(struct dump *d, const struct cfg *c)
 	set(d, sub, "kp", json_real(c->ptp.servo.kp));
 	set(d, sub, "ki", json_real(c->ptp.servo.ki));
 	set(d, sub, "step_threshold_ns", json_integer(c->ptp.servo.step_threshold_ns));
-	set(d, sub, "first_step_threshold_ns",
-		json_integer(c->ptp.servo.first_step_threshold_ns));
+	set(d, sub, "first_step_threshold_ns", json_integer(c->ptp.servo.first_step_threshold_ns));
 	set(d, o, "servo", sub);
 	sub = json_object();
 	set(d, sub, "chrony_socket", json_string(c->ptp.chrony_socket));
@@ -509,7 +508,7 @@ dump_lisp(struct dump *d, const struct cfg *c)
 			e = json_object();
 			set(d, e, "prefix", prefix_json(&s->eids[j].prefix));
 			set(d, e, "accept_more_specifics",
-				json_boolean(s->eids[j].accept_more_specifics));
+			    json_boolean(s->eids[j].accept_more_specifics));
 			append(d, sub, e);
 		}
 		set(d, site, "eid_prefixes", sub);

@@ -14,17 +14,17 @@
 #define CFG_NAME_MAX 32
 #define CFG_DEVICE_MAX 256
 #define CFG_PATH_MAX 256
-#define CFG_KEY_MAX 64		/* shared secrets, bytes */
+#define CFG_KEY_MAX 64 /* shared secrets, bytes */
 #define CFG_MAX_WORKERS 64
 #define CFG_MAX_PORTS 16
 #define CFG_MAX_VIPS 1024
-#define CFG_MAX_BACKENDS 1024	/* per VIP */
-#define CFG_MAX_ADDRS 16	/* per port */
+#define CFG_MAX_BACKENDS 1024 /* per VIP */
+#define CFG_MAX_ADDRS 16      /* per port */
 #define CFG_MAX_EAL_ARGS 64
 
 /* An IPv4 or IPv6 address in network byte order (IPv4 in bytes 0..3). */
 struct cfg_addr {
-	uint8_t family;		/* 4 or 6 */
+	uint8_t family; /* 4 or 6 */
 	uint8_t bytes[16];
 };
 
@@ -45,8 +45,8 @@ struct cfg_route {
 
 struct cfg_port {
 	char name[CFG_NAME_MAX];
-	char device[CFG_DEVICE_MAX];	/* devargs: "net_af_packet0,iface=x" or a PCI address */
-	uint16_t mtu;			/* 0 (default): the device's own; else 576..9600 */
+	char device[CFG_DEVICE_MAX]; /* devargs: "net_af_packet0,iface=x" or a PCI address */
+	uint16_t mtu;                /* 0 (default): the device's own; else 576..9600 */
 	struct cfg_prefix addresses[CFG_MAX_ADDRS];
 	unsigned int n_addresses;
 	struct cfg_neighbour *neighbours;
@@ -63,9 +63,15 @@ struct cfg_port {
 #define foreach_cfg_affinity _(NONE, "none") _(CLIENT_IP, "client-ip")
 #define foreach_cfg_health _(NONE, "none") _(TCP, "tcp") _(ICMP, "icmp") _(EXTERNAL, "external")
 #define foreach_cfg_cluster_mode _(STANDALONE, "standalone") _(DISTRIBUTED, "distributed")
-#define foreach_cfg_log_level                                                             \
-	_(EMERG, "emerg") _(ALERT, "alert") _(CRIT, "crit") _(ERR, "error")              \
-	_(WARNING, "warning") _(NOTICE, "notice") _(INFO, "info") _(DEBUG, "debug")
+#define foreach_cfg_log_level \
+	_(EMERG, "emerg")     \
+	_(ALERT, "alert")     \
+	_(CRIT, "crit")       \
+	_(ERR, "error")       \
+	_(WARNING, "warning") \
+	_(NOTICE, "notice")   \
+	_(INFO, "info")       \
+	_(DEBUG, "debug")
 #define foreach_cfg_ptp_transport _(UDP4, "udp4") _(L2, "l2")
 #define foreach_cfg_ptp_timestamping _(AUTO, "auto") _(HARDWARE, "hardware") _(SOFTWARE, "software")
 #define foreach_cfg_ptp_role _(AUTO, "auto") _(MASTER, "master") _(SLAVE, "slave")
@@ -126,7 +132,7 @@ int cfg_backend_state_parse(const char *s, enum cfg_backend_state *out);
 
 struct cfg_backend {
 	struct cfg_addr addr;
-	uint32_t weight;		/* 0..1000, default 1 */
+	uint32_t weight; /* 0..1000, default 1 */
 	/*
 	 * default active. draining: its existing flows stay, it gets no new
 	 * flows; down: removed from the VIP, its flows are re-balanced.
@@ -138,11 +144,11 @@ struct cfg_vip {
 	char name[CFG_NAME_MAX];
 	struct cfg_addr addr;
 	enum cfg_proto proto;
-	uint16_t port;			/* 0 = every port */
-	enum cfg_forwarding forwarding;	/* default ipip */
-	uint16_t gue_port;	/* key vips[].gue_port, UDP destination port for forwarding "gue",
-				 * default 5555, 1..65535; allowed (and ignored) for other methods */
-	uint32_t table_size;		/* prime, default 65537 */
+	uint16_t port;                  /* 0 = every port */
+	enum cfg_forwarding forwarding; /* default ipip */
+	uint16_t gue_port;   /* key vips[].gue_port, UDP destination port for forwarding "gue",
+			      * default 5555, 1..65535; allowed (and ignored) for other methods */
+	uint32_t table_size; /* prime, default 65537 */
 	struct {
 		enum cfg_affinity mode;
 		uint32_t timeout_s;
@@ -152,10 +158,11 @@ struct cfg_vip {
 		uint32_t interval_ms;
 		uint32_t rise;
 		uint32_t fall;
-		uint16_t port;		/* key health.port: TCP port probed; 0 (default) = the VIP's port */
-		uint32_t timeout_ms;	/* key health.timeout_ms: default 1000, 10..60000, must be <= interval_ms
-					 * when interval_ms is given explicitly (if only interval_ms is given and is
-					 * smaller than the default timeout, timeout defaults to interval_ms) */
+		uint16_t port; /* key health.port: TCP port probed; 0 (default) = the VIP's port */
+		uint32_t timeout_ms; /* key health.timeout_ms: default 1000, 10..60000, must be <=
+				      * interval_ms when interval_ms is given explicitly (if only
+				      * interval_ms is given and is smaller than the default
+				      * timeout, timeout defaults to interval_ms) */
 	} health;
 	struct cfg_backend *backends;
 	unsigned int n_backends;
@@ -204,20 +211,20 @@ struct cfg {
 		uint32_t id;
 	} instance;
 
-	char **eal;			/* NULL-terminated, n_eal entries */
+	char **eal; /* NULL-terminated, n_eal entries */
 	unsigned int n_eal;
 
 	struct {
-		unsigned int workers;	/* 1..CFG_MAX_WORKERS, default 1 */
-		enum cfg_idle idle;	/* default adaptive */
+		unsigned int workers;     /* 1..CFG_MAX_WORKERS, default 1 */
+		enum cfg_idle idle;       /* default adaptive */
 		uint32_t flow_table_size; /* per worker, default 1048576 */
-		uint32_t mbufs;		/* default 16384 */
+		uint32_t mbufs;           /* default 16384 */
 		struct {
-			uint32_t tcp_syn_s;		/* default 10, 1..3600 */
-			uint32_t tcp_established_s;	/* default 300, 1..86400 */
-			uint32_t tcp_closing_s;		/* default 10, 1..3600 */
-			uint32_t udp_s;			/* default 30, 1..86400 */
-		} timeouts;			/* key: dataplane.timeouts { tcp_syn_s, ... } */
+			uint32_t tcp_syn_s;         /* default 10, 1..3600 */
+			uint32_t tcp_established_s; /* default 300, 1..86400 */
+			uint32_t tcp_closing_s;     /* default 10, 1..3600 */
+			uint32_t udp_s;             /* default 30, 1..86400 */
+		} timeouts;                         /* key: dataplane.timeouts { tcp_syn_s, ... } */
 	} dataplane;
 
 	struct cfg_port *ports;
@@ -275,11 +282,11 @@ struct cfg {
 	} lisp;
 
 	struct {
-		char socket[CFG_PATH_MAX];	/* default /run/equinox/<instance.name>.sock */
+		char socket[CFG_PATH_MAX]; /* default /run/equinox/<instance.name>.sock */
 	} control;
 
 	struct {
-		enum cfg_log_level level;	/* default info */
+		enum cfg_log_level level; /* default info */
 	} log;
 };
 
@@ -287,7 +294,7 @@ struct cfg {
 #define CFG_MAX_ERRORS 64
 
 struct cfg_errors {
-	unsigned int n;			/* may exceed CFG_MAX_ERRORS; only the first are kept */
+	unsigned int n; /* may exceed CFG_MAX_ERRORS; only the first are kept */
 	char msg[CFG_MAX_ERRORS][256];
 };
 
@@ -314,8 +321,8 @@ enum cfg_syntax {
  * The loader behind the three above: name is what syntax errors are reported
  * against ("NAME:LINE: message"); the others use the path, or "<string>".
  */
-struct cfg *cfg_load_text(const char *name, enum cfg_syntax syntax, const char *text,
-		size_t len, struct cfg_errors *errs);
+struct cfg *cfg_load_text(const char *name, enum cfg_syntax syntax, const char *text, size_t len,
+			  struct cfg_errors *errs);
 
 /*
  * The whole model as canonical JSON: every key, defaults filled in, keys in
@@ -329,8 +336,8 @@ char *cfg_dump(const struct cfg *c);
 int cfg_port_index(const struct cfg *c, const char *name);
 
 /* Format helpers used by the app and the tests. */
-int cfg_addr_parse(const char *s, struct cfg_addr *out);	/* 0 or -EINVAL */
-int cfg_prefix_parse(const char *s, struct cfg_prefix *out);	/* "a/len" */
+int cfg_addr_parse(const char *s, struct cfg_addr *out);     /* 0 or -EINVAL */
+int cfg_prefix_parse(const char *s, struct cfg_prefix *out); /* "a/len" */
 void cfg_addr_str(const struct cfg_addr *a, char *buf, size_t len);
 bool cfg_addr_equal(const struct cfg_addr *a, const struct cfg_addr *b);
 bool cfg_prefix_contains(const struct cfg_prefix *p, const struct cfg_addr *a);

@@ -11,8 +11,7 @@
 #include "config/cfg.h"
 
 /* Record one error; counts past CFG_MAX_ERRORS but keeps only the first. */
-void cfg_err(struct cfg_errors *errs, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
+void cfg_err(struct cfg_errors *errs, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /* Validate a parsed tree into a new model; NULL when errs->n grew. */
 struct cfg *cfg_from_tree(json_t *root, struct cfg_errors *errs);

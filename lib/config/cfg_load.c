@@ -191,8 +191,8 @@ widen_integers(const char *text, size_t len, char **out, size_t *off)
 		} else if (number_start(text, i, len)) {
 			/* Digits, letters (0x, L, e), dots, and a sign right after an exponent. */
 			while (j < len && (alpha(text[j]) || digit(text[j]) || text[j] == '.' ||
-					((text[j] == '-' || text[j] == '+') &&
-					(text[j - 1] == 'e' || text[j - 1] == 'E'))))
+					   ((text[j] == '-' || text[j] == '+') &&
+					    (text[j - 1] == 'e' || text[j - 1] == 'E'))))
 				j++;
 			rc = needs_l(text + i, j - i);
 			if (rc < 0) {
@@ -245,8 +245,7 @@ lc_container(struct lc_conv *cv, const config_setting_t *s, unsigned int depth)
 		if (group) {
 			/* libconfig refuses duplicate names; a name is never NULL in a group. */
 			if (config_setting_name(e) == NULL ||
-					json_object_set_new(out, config_setting_name(e),
-						val) != 0) {
+			    json_object_set_new(out, config_setting_name(e), val) != 0) {
 				json_decref(out);
 				goto nomem;
 			}
@@ -379,7 +378,7 @@ parse_json(const char *name, const char *text, size_t len, struct cfg_errors *er
 
 struct cfg *
 cfg_load_text(const char *name, enum cfg_syntax syntax, const char *text, size_t len,
-		struct cfg_errors *errs)
+	      struct cfg_errors *errs)
 {
 	struct cfg_errors local;
 	struct cfg *c;

@@ -136,8 +136,7 @@ verr_ap(struct vctx *v, const char *fmt, va_list ap)
 }
 
 /* An error at the current path. */
-static void __attribute__((format(printf, 2, 3)))
-verr(struct vctx *v, const char *fmt, ...)
+static void __attribute__((format(printf, 2, 3))) verr(struct vctx *v, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -244,7 +243,7 @@ check_keys(struct vctx *v, json_t *o, const char *const *keys)
 
 	if (o == NULL)
 		return;
-	json_object_foreach(o, key, val) {
+	json_object_foreach (o, key, val) {
 		known = false;
 		best = NULL;
 		best_d = 3;
@@ -330,8 +329,8 @@ get_array(struct vctx *v, json_t *o, const char *key, bool req, size_t max, json
 }
 
 static int
-get_int(struct vctx *v, json_t *o, const char *key, bool req, int64_t min, int64_t max,
-	int64_t def, int64_t *out)
+get_int(struct vctx *v, json_t *o, const char *key, bool req, int64_t min, int64_t max, int64_t def,
+	int64_t *out)
 {
 	json_t *j = lookup(o, key);
 	int64_t x;
@@ -355,7 +354,7 @@ get_int(struct vctx *v, json_t *o, const char *key, bool req, int64_t min, int64
 /* Reals also take integers: "kp = 1" is as good as "kp = 1.0". */
 static int
 get_real(struct vctx *v, json_t *o, const char *key, double min, bool min_open, double def,
-	double *out)
+	 double *out)
 {
 	json_t *j = lookup(o, key);
 	double x;
@@ -411,7 +410,7 @@ get_str(struct vctx *v, json_t *o, const char *key, bool req, const char **out)
 /* A string copied into a fixed buffer; buf keeps def (or "") unless a good value is found. */
 static int
 get_strbuf(struct vctx *v, json_t *o, const char *key, bool req, bool nonempty, char *buf,
-	size_t size, const char *def)
+	   size_t size, const char *def)
 {
 	const char *s;
 	size_t n;
@@ -443,7 +442,7 @@ valid_name(const char *s)
 		return false;
 	for (i = 0; i < n; i++) {
 		if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= 'A' && s[i] <= 'Z') ||
-				(s[i] >= '0' && s[i] <= '9') || s[i] == '_' || s[i] == '-'))
+		      (s[i] >= '0' && s[i] <= '9') || s[i] == '_' || s[i] == '-'))
 			return false;
 	}
 	return true;
@@ -463,7 +462,7 @@ get_name(struct vctx *v, json_t *o, const char *key, bool req, char *buf)
 		return rc;
 	if (!valid_name(s)) {
 		kerr(v, key, "invalid name \"%s\" (1 to %d characters of A-Z a-z 0-9 _ -)",
-			shown(s, sb), CFG_NAME_MAX - 1);
+		     shown(s, sb), CFG_NAME_MAX - 1);
 		return BAD;
 	}
 	memcpy(buf, s, strlen(s) + 1);
@@ -471,8 +470,8 @@ get_name(struct vctx *v, json_t *o, const char *key, bool req, char *buf)
 }
 
 static int
-get_enum(struct vctx *v, json_t *o, const char *key, const char *const *names, size_t n,
-	int def, int *out)
+get_enum(struct vctx *v, json_t *o, const char *key, const char *const *names, size_t n, int def,
+	 int *out)
 {
 	char sb[SHOWN_MAX];
 	char list[256];
@@ -492,14 +491,13 @@ get_enum(struct vctx *v, json_t *o, const char *key, const char *const *names, s
 	}
 	list[0] = '\0';
 	for (i = 0; i < n && len < sizeof(list); i++)
-		len += (size_t)snprintf(list + len, sizeof(list) - len, "%s%s",
-			i > 0 ? ", " : "", names[i]);
+		len += (size_t)snprintf(list + len, sizeof(list) - len, "%s%s", i > 0 ? ", " : "",
+					names[i]);
 	kerr(v, key, "unknown value \"%s\" (one of: %s)", shown(s, sb), list);
 	return BAD;
 }
 
-#define GET_ENUM(v, o, key, names, def, out) \
-	get_enum(v, o, key, names, NELEMS(names), def, out)
+#define GET_ENUM(v, o, key, names, def, out) get_enum(v, o, key, names, NELEMS(names), def, out)
 
 /* out->family stays 0 unless a good address is found: callers use that as "unset". */
 static int
@@ -547,7 +545,7 @@ host_bits_zero(const struct cfg_prefix *p)
  */
 static int
 get_prefix(struct vctx *v, json_t *o, const char *key, bool req, bool network,
-	struct cfg_prefix *out)
+	   struct cfg_prefix *out)
 {
 	char sb[SHOWN_MAX];
 	const char *s;
@@ -597,7 +595,7 @@ get_hexkey(struct vctx *v, json_t *o, const char *key, uint8_t *buf, unsigned in
 	n = strlen(s);
 	if (n != SECRET_HEX_DIGITS) {
 		kerr(v, key, "expected %d hex digits (a %d-byte key), got %zu characters",
-			SECRET_HEX_DIGITS, SECRET_HEX_DIGITS / 2, n);
+		     SECRET_HEX_DIGITS, SECRET_HEX_DIGITS / 2, n);
 		return BAD;
 	}
 	for (i = 0; i < n; i += 2) {
@@ -675,18 +673,17 @@ alloc_array(struct vctx *v, size_t n, size_t size)
  * Walk the first n entries of an array with the path at "[i]": body runs with
  * e set to each entry that is an object; any other entry is an error.
  */
-#define FOREACH_OBJECT(v, arr, n, i, e, body)                                   \
-	do {                                                                    \
-		for ((i) = 0; (i) < (size_t)(n); (i)++) {                      \
-			size_t old_ = push_index(v, i);                         \
-			(e) = json_array_get(arr, i);                           \
-			if (!json_is_object(e))                                 \
-				verr(v, "expected an object, got %s",           \
-					type_name(e));                          \
-			else                                                    \
-				body;                                           \
-			pop(v, old_);                                           \
-		}                                                               \
+#define FOREACH_OBJECT(v, arr, n, i, e, body)                                        \
+	do {                                                                         \
+		for ((i) = 0; (i) < (size_t)(n); (i)++) {                            \
+			size_t old_ = push_index(v, i);                              \
+			(e) = json_array_get(arr, i);                                \
+			if (!json_is_object(e))                                      \
+				verr(v, "expected an object, got %s", type_name(e)); \
+			else                                                         \
+				body;                                                \
+			pop(v, old_);                                                \
+		}                                                                    \
 	} while (0)
 
 static void
@@ -779,9 +776,8 @@ default_eal(struct vctx *v, struct cfg *c)
 static void
 parse_timeouts(struct vctx *v, json_t *o, struct cfg *c)
 {
-	static const char *const keys[] = {
-		"tcp_syn_s", "tcp_established_s", "tcp_closing_s", "udp_s", NULL
-	};
+	static const char *const keys[] = { "tcp_syn_s", "tcp_established_s", "tcp_closing_s",
+					    "udp_s", NULL };
 	int64_t x;
 
 	check_keys(v, o, keys);
@@ -798,9 +794,8 @@ parse_timeouts(struct vctx *v, json_t *o, struct cfg *c)
 static void
 parse_dataplane(struct vctx *v, json_t *o, struct cfg *c)
 {
-	static const char *const keys[] = {
-		"workers", "idle", "flow_table_size", "mbufs", "timeouts", NULL
-	};
+	static const char *const keys[] = { "workers", "idle",     "flow_table_size",
+					    "mbufs",   "timeouts", NULL };
 	json_t *sub;
 	int64_t x;
 	size_t old;
@@ -830,8 +825,8 @@ parse_dataplane(struct vctx *v, json_t *o, struct cfg *c)
 
 /* Is a the address of an earlier entry: ports before this one, or this port's own? */
 static bool
-find_port_addr(const struct cfg *c, unsigned int port, unsigned int idx,
-	const struct cfg_addr *a, unsigned int *pj, unsigned int *pk)
+find_port_addr(const struct cfg *c, unsigned int port, unsigned int idx, const struct cfg_addr *a,
+	       unsigned int *pj, unsigned int *pk)
 {
 	unsigned int j, k, n;
 
@@ -839,7 +834,7 @@ find_port_addr(const struct cfg *c, unsigned int port, unsigned int idx,
 		n = j == port ? idx : c->ports[j].n_addresses;
 		for (k = 0; k < n; k++) {
 			if (c->ports[j].addresses[k].addr.family != 0 &&
-					cfg_addr_equal(&c->ports[j].addresses[k].addr, a)) {
+			    cfg_addr_equal(&c->ports[j].addresses[k].addr, a)) {
 				*pj = j;
 				*pk = k;
 				return true;
@@ -881,7 +876,7 @@ parse_port_addresses(struct vctx *v, json_t *o, struct cfg *c, unsigned int pi)
 			verr(v, "expected a string, got %s", type_name(e));
 		} else if (cfg_prefix_parse(json_string_value(e), a) != 0) {
 			verr(v, "not an address/length prefix: \"%s\"",
-				shown(json_string_value(e), sb));
+			     shown(json_string_value(e), sb));
 			memset(a, 0, sizeof(*a));
 		} else if (find_port_addr(c, pi, (unsigned int)i, &a->addr, &j, &k)) {
 			cfg_addr_str(&a->addr, abuf, sizeof(abuf));
@@ -907,7 +902,7 @@ parse_neighbour(struct vctx *v, json_t *o, struct cfg_port *p, size_t idx)
 			if (cfg_addr_equal(&p->neighbours[j].addr, &nb->addr)) {
 				cfg_addr_str(&nb->addr, abuf, sizeof(abuf));
 				kerr(v, "address", "duplicate neighbour %s (also neighbours[%zu])",
-					abuf, j);
+				     abuf, j);
 				break;
 			}
 		}
@@ -932,7 +927,7 @@ parse_route(struct vctx *v, json_t *o, struct cfg_port *p, struct cfg_route *r)
 	cfg_addr_str(&r->via, abuf, sizeof(abuf));
 	if (rp == GOT && r->prefix.addr.family != r->via.family) {
 		kerr(v, "via", "%s is IPv%u but the prefix is IPv%u", abuf, r->via.family,
-			r->prefix.addr.family);
+		     r->prefix.addr.family);
 		return;
 	}
 	for (k = 0; k < p->n_addresses; k++) {
@@ -940,16 +935,14 @@ parse_route(struct vctx *v, json_t *o, struct cfg_port *p, struct cfg_route *r)
 			inside = true;
 	}
 	if (!inside)
-		kerr(v, "via", "%s is not inside any address prefix of port \"%s\"", abuf,
-			p->name);
+		kerr(v, "via", "%s is not inside any address prefix of port \"%s\"", abuf, p->name);
 }
 
 static void
 parse_port(struct vctx *v, json_t *o, struct cfg *c, unsigned int pi)
 {
-	static const char *const keys[] = {
-		"name", "device", "mtu", "addresses", "neighbours", "routes", NULL
-	};
+	static const char *const keys[] = { "name",       "device", "mtu", "addresses",
+					    "neighbours", "routes", NULL };
 	struct cfg_port *p = &c->ports[pi];
 	json_t *arr, *e;
 	unsigned int j;
@@ -960,8 +953,8 @@ parse_port(struct vctx *v, json_t *o, struct cfg *c, unsigned int pi)
 	if (get_name(v, o, "name", true, p->name) == GOT) {
 		for (j = 0; j < pi; j++) {
 			if (strcmp(c->ports[j].name, p->name) == 0) {
-				kerr(v, "name", "duplicate name \"%s\" (also ports[%u])",
-					p->name, j);
+				kerr(v, "name", "duplicate name \"%s\" (also ports[%u])", p->name,
+				     j);
 				break;
 			}
 		}
@@ -1024,8 +1017,7 @@ parse_ports(struct vctx *v, json_t *root, struct cfg *c)
 
 /* A reference to a configured port by name. */
 static void
-get_port_ref(struct vctx *v, json_t *o, const char *key, bool req, const struct cfg *c,
-	char *buf)
+get_port_ref(struct vctx *v, json_t *o, const char *key, bool req, const struct cfg *c, char *buf)
 {
 	if (get_name(v, o, key, req, buf) != GOT)
 		return;
@@ -1058,8 +1050,7 @@ is_port_addr(const struct cfg *c, const struct cfg_addr *a, unsigned int *pj, un
 {
 	if (c->n_ports == 0)
 		return false;
-	return find_port_addr(c, c->n_ports - 1, c->ports[c->n_ports - 1].n_addresses, a, pj,
-		pk);
+	return find_port_addr(c, c->n_ports - 1, c->ports[c->n_ports - 1].n_addresses, a, pj, pk);
 }
 
 /*
@@ -1082,17 +1073,20 @@ parse_backend(struct vctx *v, json_t *o, const struct cfg *c, struct cfg_vip *vi
 	if (get_addr(v, o, "address", true, &b->addr) == GOT) {
 		cfg_addr_str(&b->addr, abuf, sizeof(abuf));
 		if (vip->forwarding == CFG_FWD_L2DSR && vip->addr.family != 0 &&
-				b->addr.family != vip->addr.family) {
-			kerr(v, "address", "%s is IPv%u but the VIP is IPv%u (l2dsr forwards "
-				"the client's packet unchanged)", abuf, b->addr.family,
-				vip->addr.family);
+		    b->addr.family != vip->addr.family) {
+			kerr(v, "address",
+			     "%s is IPv%u but the VIP is IPv%u (l2dsr forwards "
+			     "the client's packet unchanged)",
+			     abuf, b->addr.family, vip->addr.family);
 		} else if (vip->forwarding == CFG_FWD_L2DSR && !on_port_subnet(c, &b->addr)) {
 			kerr(v, "address", "l2dsr needs a backend on a port's own subnet");
 		} else {
 			for (j = 0; j < idx; j++) {
 				if (cfg_addr_equal(&vip->backends[j].addr, &b->addr)) {
-					kerr(v, "address", "duplicate backend %s "
-						"(also backends[%zu])", abuf, j);
+					kerr(v, "address",
+					     "duplicate backend %s "
+					     "(also backends[%zu])",
+					     abuf, j);
 					break;
 				}
 			}
@@ -1122,9 +1116,8 @@ parse_affinity(struct vctx *v, json_t *o, struct cfg_vip *vip)
 static void
 parse_health(struct vctx *v, json_t *o, struct cfg_vip *vip, bool l4_ok)
 {
-	static const char *const keys[] = {
-		"type", "interval_ms", "rise", "fall", "port", "timeout_ms", NULL
-	};
+	static const char *const keys[] = { "type", "interval_ms", "rise", "fall",
+					    "port", "timeout_ms",  NULL };
 	int64_t x;
 	int e, irc, prc, trc;
 
@@ -1146,17 +1139,19 @@ parse_health(struct vctx *v, json_t *o, struct cfg_vip *vip, bool l4_ok)
 	if (trc == ABSENT && irc == GOT && vip->health.interval_ms < vip->health.timeout_ms)
 		vip->health.timeout_ms = vip->health.interval_ms;
 	if (trc == GOT && irc == GOT && vip->health.timeout_ms > vip->health.interval_ms)
-		kerr(v, "timeout_ms", "%u must be at most interval_ms (%u)",
-			vip->health.timeout_ms, vip->health.interval_ms);
+		kerr(v, "timeout_ms", "%u must be at most interval_ms (%u)", vip->health.timeout_ms,
+		     vip->health.interval_ms);
 
 	/* A TCP probe needs a TCP port: the VIP's own when it has one. */
 	if (vip->health.type == CFG_HEALTH_TCP && prc != BAD && vip->health.port == 0 && l4_ok) {
 		if (vip->proto == CFG_PROTO_UDP)
-			kerr(v, "port", "health type \"tcp\" on a UDP VIP needs an explicit "
-				"port to probe (the VIP's port is a UDP port)");
+			kerr(v, "port",
+			     "health type \"tcp\" on a UDP VIP needs an explicit "
+			     "port to probe (the VIP's port is a UDP port)");
 		else if (vip->port == 0)
-			kerr(v, "port", "health type \"tcp\" on a VIP with port 0 (every port) "
-				"needs a port to probe");
+			kerr(v, "port",
+			     "health type \"tcp\" on a VIP with port 0 (every port) "
+			     "needs a port to probe");
 	}
 }
 
@@ -1164,10 +1159,9 @@ parse_health(struct vctx *v, json_t *o, struct cfg_vip *vip, bool l4_ok)
 static bool
 parse_vip(struct vctx *v, json_t *o, struct cfg *c, unsigned int vi)
 {
-	static const char *const keys[] = {
-		"name", "address", "protocol", "port", "forwarding", "gue_port", "table_size",
-		"affinity", "health", "backends", NULL
-	};
+	static const char *const keys[] = { "name",       "address",  "protocol",   "port",
+					    "forwarding", "gue_port", "table_size", "affinity",
+					    "health",     "backends", NULL };
 	struct cfg_vip *vip = &c->vips[vi];
 	char abuf[INET6_ADDRSTRLEN];
 	json_t *sub, *arr, *e;
@@ -1181,8 +1175,8 @@ parse_vip(struct vctx *v, json_t *o, struct cfg *c, unsigned int vi)
 	if (get_name(v, o, "name", true, vip->name) == GOT) {
 		for (j = 0; j < vi; j++) {
 			if (strcmp(c->vips[j].name, vip->name) == 0) {
-				kerr(v, "name", "duplicate name \"%s\" (also vips[%u])",
-					vip->name, j);
+				kerr(v, "name", "duplicate name \"%s\" (also vips[%u])", vip->name,
+				     j);
 				break;
 			}
 		}
@@ -1191,8 +1185,10 @@ parse_vip(struct vctx *v, json_t *o, struct cfg *c, unsigned int vi)
 		key_ok = false;
 	} else if (is_port_addr(c, &vip->addr, &j, &k)) {
 		cfg_addr_str(&vip->addr, abuf, sizeof(abuf));
-		kerr(v, "address", "%s is the address of ports[%u].addresses[%u]; a VIP must "
-			"not be a port address", abuf, j, k);
+		kerr(v, "address",
+		     "%s is the address of ports[%u].addresses[%u]; a VIP must "
+		     "not be a port address",
+		     abuf, j, k);
 	}
 	rc = GET_ENUM(v, o, "protocol", proto_names, CFG_PROTO_TCP, &n);
 	vip->proto = (enum cfg_proto)n;
@@ -1211,7 +1207,7 @@ parse_vip(struct vctx *v, json_t *o, struct cfg *c, unsigned int vi)
 	vip->table_size = (uint32_t)x;
 	if (ts_rc == GOT && !is_prime(vip->table_size)) {
 		kerr(v, "table_size", "%u is not prime (Maglev needs a prime table size)",
-			vip->table_size);
+		     vip->table_size);
 		ts_rc = BAD;
 	}
 
@@ -1246,7 +1242,7 @@ parse_vip(struct vctx *v, json_t *o, struct cfg *c, unsigned int vi)
 	}
 	if (ts_rc != BAD && vip->n_backends >= vip->table_size)
 		kerr(v, "table_size", "%u must be larger than the number of backends (%u)",
-			vip->table_size, vip->n_backends);
+		     vip->table_size, vip->n_backends);
 	return key_ok;
 }
 
@@ -1278,12 +1274,13 @@ parse_vips(struct vctx *v, json_t *root, struct cfg *c)
 		for (j = 0; key_ok[i] && j < i; j++) {
 			b = &c->vips[j];
 			if (key_ok[j] && cfg_addr_equal(&a->addr, &b->addr) &&
-					a->proto == b->proto && a->port == b->port) {
+			    a->proto == b->proto && a->port == b->port) {
 				cfg_addr_str(&a->addr, abuf, sizeof(abuf));
 				o2 = push_index(v, i);
-				verr(v, "duplicate (address, protocol, port) (%s, %s, %u) "
-					"(also vips[%u])", abuf, cfg_proto_str(a->proto), a->port,
-					j);
+				verr(v,
+				     "duplicate (address, protocol, port) (%s, %s, %u) "
+				     "(also vips[%u])",
+				     abuf, cfg_proto_str(a->proto), a->port, j);
 				pop(v, o2);
 				break;
 			}
@@ -1319,8 +1316,8 @@ parse_member(struct vctx *v, json_t *o, struct cfg *c, size_t idx)
 		for (j = 0; j < idx; j++) {
 			if (cfg_addr_equal(&c->cluster.members[j].addr, &m->addr)) {
 				cfg_addr_str(&m->addr, abuf, sizeof(abuf));
-				kerr(v, "address", "duplicate address %s (also members[%zu])",
-					abuf, j);
+				kerr(v, "address", "duplicate address %s (also members[%zu])", abuf,
+				     j);
 				break;
 			}
 		}
@@ -1338,7 +1335,7 @@ parse_cluster(struct vctx *v, json_t *o, struct cfg *c)
 
 	check_keys(v, o, keys);
 	if (GET_ENUM(v, o, "mode", cluster_mode_names, CFG_CLUSTER_STANDALONE, &n) == GOT &&
-			n != CFG_CLUSTER_STANDALONE)
+	    n != CFG_CLUSTER_STANDALONE)
 		unsupported(v, "mode", "cluster mode \"distributed\"");
 	c->cluster.mode = (enum cfg_cluster_mode)n;
 	get_int(v, o, "sync_port", false, 1, 65535, DEFAULT_SYNC_PORT, &x);
@@ -1361,10 +1358,9 @@ parse_cluster(struct vctx *v, json_t *o, struct cfg *c)
 static void
 parse_ha(struct vctx *v, json_t *o, struct cfg *c)
 {
-	static const char *const keys[] = {
-		"enabled", "port", "peer", "priority", "preempt", "heartbeat_ms",
-		"dead_count", "key", NULL
-	};
+	static const char *const keys[] = { "enabled",    "port",    "peer",
+					    "priority",   "preempt", "heartbeat_ms",
+					    "dead_count", "key",     NULL };
 	int64_t x;
 
 	check_keys(v, o, keys);
@@ -1440,8 +1436,8 @@ static void
 parse_ptp_port(struct vctx *v, json_t *o, struct cfg *c, size_t idx)
 {
 	static const char *const keys[] = {
-		"port", "role", "log_sync_interval", "log_announce_interval",
-		"delay_asymmetry_ns", "path", NULL
+		"port", "role", "log_sync_interval", "log_announce_interval", "delay_asymmetry_ns",
+		"path", NULL
 	};
 	struct cfg_ptp_port *pp = &c->ptp.ports[idx];
 	json_t *path;
@@ -1475,9 +1471,8 @@ parse_ptp_port(struct vctx *v, json_t *o, struct cfg *c, size_t idx)
 static void
 parse_servo(struct vctx *v, json_t *o, struct cfg *c)
 {
-	static const char *const keys[] = {
-		"kp", "ki", "step_threshold_ns", "first_step_threshold_ns", NULL
-	};
+	static const char *const keys[] = { "kp", "ki", "step_threshold_ns",
+					    "first_step_threshold_ns", NULL };
 
 	check_keys(v, o, keys);
 	get_real(v, o, "kp", 0.0, true, DEFAULT_SERVO_KP, &c->ptp.servo.kp);
@@ -1490,10 +1485,9 @@ parse_servo(struct vctx *v, json_t *o, struct cfg *c)
 static void
 parse_ptp(struct vctx *v, json_t *o, struct cfg *c)
 {
-	static const char *const keys[] = {
-		"enabled", "domain", "transport", "timestamping", "priority1", "priority2",
-		"ports", "servo", "export", NULL
-	};
+	static const char *const keys[] = { "enabled",   "domain",    "transport", "timestamping",
+					    "priority1", "priority2", "ports",     "servo",
+					    "export",    NULL };
 	static const char *const export_keys[] = { "chrony_socket", NULL };
 	json_t *arr, *e, *sub;
 	int64_t x;
@@ -1538,7 +1532,7 @@ parse_ptp(struct vctx *v, json_t *o, struct cfg *c)
 		old = push_key(v, "export");
 		check_keys(v, sub, export_keys);
 		get_strbuf(v, sub, "chrony_socket", false, false, c->ptp.chrony_socket,
-			sizeof(c->ptp.chrony_socket), "");
+			   sizeof(c->ptp.chrony_socket), "");
 		pop(v, old);
 	}
 }
@@ -1590,11 +1584,11 @@ parse_lisp_eid(struct vctx *v, json_t *o, struct cfg_lisp_site *s, size_t idx)
 	check_keys(v, o, keys);
 	if (get_prefix(v, o, "prefix", true, true, &eid->prefix) == GOT) {
 		for (j = 0; j < idx; j++) {
-			if (s->eids[j].prefix.len == eid->prefix.len && cfg_addr_equal(
-					&s->eids[j].prefix.addr, &eid->prefix.addr)) {
+			if (s->eids[j].prefix.len == eid->prefix.len &&
+			    cfg_addr_equal(&s->eids[j].prefix.addr, &eid->prefix.addr)) {
 				cfg_addr_str(&eid->prefix.addr, abuf, sizeof(abuf));
 				kerr(v, "prefix", "duplicate prefix %s/%u (also eid_prefixes[%zu])",
-					abuf, eid->prefix.len, j);
+				     abuf, eid->prefix.len, j);
 				break;
 			}
 		}
@@ -1616,8 +1610,8 @@ parse_lisp_site(struct vctx *v, json_t *o, struct cfg *c, size_t idx)
 	if (get_name(v, o, "name", true, s->name) == GOT) {
 		for (j = 0; j < idx; j++) {
 			if (strcmp(c->lisp.sites[j].name, s->name) == 0) {
-				kerr(v, "name", "duplicate name \"%s\" (also sites[%zu])",
-					s->name, j);
+				kerr(v, "name", "duplicate name \"%s\" (also sites[%zu])", s->name,
+				     j);
 				break;
 			}
 		}
@@ -1649,9 +1643,8 @@ parse_lisp_site(struct vctx *v, json_t *o, struct cfg *c, size_t idx)
 static void
 parse_lisp(struct vctx *v, json_t *o, struct cfg *c)
 {
-	static const char *const keys[] = {
-		"enabled", "port", "state_file", "registration_ttl_s", "sites", NULL
-	};
+	static const char *const keys[] = { "enabled", "port", "state_file", "registration_ttl_s",
+					    "sites",   NULL };
 	json_t *arr, *e;
 	int64_t x;
 	size_t i, old;
@@ -1661,8 +1654,8 @@ parse_lisp(struct vctx *v, json_t *o, struct cfg *c)
 	if (get_bool(v, o, "enabled", false, &c->lisp.enabled) == GOT && c->lisp.enabled)
 		unsupported(v, "enabled", "the LISP map-server");
 	get_port_ref(v, o, "port", false, c, c->lisp.port);
-	get_strbuf(v, o, "state_file", false, true, c->lisp.state_file,
-		sizeof(c->lisp.state_file), DEFAULT_LISP_STATE_FILE);
+	get_strbuf(v, o, "state_file", false, true, c->lisp.state_file, sizeof(c->lisp.state_file),
+		   DEFAULT_LISP_STATE_FILE);
 	get_int(v, o, "registration_ttl_s", false, 1, 86400, DEFAULT_LISP_TTL_S, &x);
 	c->lisp.registration_ttl_s = (uint32_t)x;
 	n = get_array(v, o, "sites", false, SIZE_MAX, &arr);
@@ -1687,8 +1680,7 @@ parse_control(struct vctx *v, json_t *o, struct cfg *c)
 
 	check_keys(v, o, keys);
 	snprintf(def, sizeof(def), "/run/equinox/%s.sock", c->instance.name);
-	get_strbuf(v, o, "socket", false, true, c->control.socket, sizeof(c->control.socket),
-		def);
+	get_strbuf(v, o, "socket", false, true, c->control.socket, sizeof(c->control.socket), def);
 }
 
 static void
@@ -1733,10 +1725,9 @@ section(struct vctx *v, json_t *root, const char *key, struct cfg *c,
 struct cfg *
 cfg_from_tree(json_t *root, struct cfg_errors *errs)
 {
-	static const char *const keys[] = {
-		"instance", "eal", "dataplane", "ports", "vips", "cluster", "ha", "ptp",
-		"lisp", "control", "log", NULL
-	};
+	static const char *const keys[] = { "instance", "eal",     "dataplane", "ports",
+					    "vips",     "cluster", "ha",        "ptp",
+					    "lisp",     "control", "log",       NULL };
 	struct vctx *v;
 	struct cfg *c;
 	unsigned int n0 = errs->n;

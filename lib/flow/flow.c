@@ -50,14 +50,14 @@ _Static_assert(sizeof(struct flow_entry) == 64, "flow_entry is one cache line");
 
 struct flow_table {
 	struct flow_entry *e;
-	uint32_t mask;		/* n_buckets - 1 */
-	uint32_t capacity;	/* entries */
-	uint32_t count;		/* non-empty entries, expired ones included */
-	uint32_t age_cursor;	/* next bucket flow_age looks at */
-	uint32_t cuckoo_limit;	/* above this count inserts do not search */
+	uint32_t mask;         /* n_buckets - 1 */
+	uint32_t capacity;     /* entries */
+	uint32_t count;        /* non-empty entries, expired ones included */
+	uint32_t age_cursor;   /* next bucket flow_age looks at */
+	uint32_t cuckoo_limit; /* above this count inserts do not search */
 	uint32_t timeout[FLOW_STATE_MAX];
 	struct flow_stats stats;
-	flow_release_fn release;	/* NULL: nobody to tell */
+	flow_release_fn release; /* NULL: nobody to tell */
 	void *release_arg;
 } __attribute__((aligned(64)));
 
@@ -65,9 +65,9 @@ struct flow_table {
 static inline uint64_t
 flow_le64(const uint8_t *p)
 {
-	return (uint64_t)p[0] | (uint64_t)p[1] << 8 | (uint64_t)p[2] << 16 |
-	       (uint64_t)p[3] << 24 | (uint64_t)p[4] << 32 | (uint64_t)p[5] << 40 |
-	       (uint64_t)p[6] << 48 | (uint64_t)p[7] << 56;
+	return (uint64_t)p[0] | (uint64_t)p[1] << 8 | (uint64_t)p[2] << 16 | (uint64_t)p[3] << 24 |
+	       (uint64_t)p[4] << 32 | (uint64_t)p[5] << 40 | (uint64_t)p[6] << 48 |
+	       (uint64_t)p[7] << 56;
 }
 
 /*
@@ -99,8 +99,7 @@ flow_hash(const struct flow_key *k)
 	     (uint64_t)k->sport << 32 | (uint64_t)k->dport << 48;
 	a = flow_mum(w0 ^ FLOW_P0, flow_le64(k->src) ^ FLOW_P1);
 	b = flow_mum(flow_le64(k->src + 8) ^ FLOW_P2, flow_le64(k->dst) ^ FLOW_P3);
-	return flow_fold(flow_mum(a ^ flow_le64(k->dst + 8) ^ FLOW_P4,
-				  b ^ FLOW_P0 ^ sizeof(*k)));
+	return flow_fold(flow_mum(a ^ flow_le64(k->dst + 8) ^ FLOW_P4, b ^ FLOW_P0 ^ sizeof(*k)));
 }
 
 uint32_t
@@ -110,8 +109,8 @@ flow_hash_addr(uint8_t family, const uint8_t addr[16])
 
 	if (family == 4) {
 		/* Only 4 bytes are the address; the rest may be anything. */
-		lo = (uint64_t)addr[0] | (uint64_t)addr[1] << 8 |
-		     (uint64_t)addr[2] << 16 | (uint64_t)addr[3] << 24;
+		lo = (uint64_t)addr[0] | (uint64_t)addr[1] << 8 | (uint64_t)addr[2] << 16 |
+		     (uint64_t)addr[3] << 24;
 		hi = 0;
 	} else {
 		lo = flow_le64(addr);
@@ -313,8 +312,8 @@ flow_table_stats(const struct flow_table *t)
 }
 
 static struct flow_entry *
-flow_bucket_find(struct flow_table *t, uint32_t bucket, const struct flow_key *k,
-		 uint32_t sig, uint32_t now)
+flow_bucket_find(struct flow_table *t, uint32_t bucket, const struct flow_key *k, uint32_t sig,
+		 uint32_t now)
 {
 	struct flow_entry *e;
 	unsigned int i;
@@ -368,9 +367,8 @@ flow_prefetch_bucket(const struct flow_table *t, uint32_t bucket)
  * those of flow_lookup called once per key in order.
  */
 void
-flow_lookup_bulk(struct flow_table *t, const struct flow_key *const keys[],
-		 const uint32_t hashes[], unsigned int n, uint32_t now,
-		 struct flow_entry *out[])
+flow_lookup_bulk(struct flow_table *t, const struct flow_key *const keys[], const uint32_t hashes[],
+		 unsigned int n, uint32_t now, struct flow_entry *out[])
 {
 	uint32_t b1[FLOW_BULK_MAX], b2[FLOW_BULK_MAX], sig[FLOW_BULK_MAX];
 	unsigned int base, m, i;
@@ -391,8 +389,8 @@ flow_lookup_bulk(struct flow_table *t, const struct flow_key *const keys[],
 		}
 		for (i = 0; i < m; i++) {
 			if (out[base + i] == NULL && t->mask != 0)
-				out[base + i] = flow_bucket_find(t, b2[i], keys[base + i], sig[i],
-								 now);
+				out[base + i] =
+					flow_bucket_find(t, b2[i], keys[base + i], sig[i], now);
 		}
 	}
 }
@@ -414,8 +412,8 @@ flow_other_bucket(const struct flow_table *t, const struct flow_entry *e, uint32
 
 struct flow_cuckoo_node {
 	uint32_t bucket;
-	int16_t parent;		/* index in the queue, -1 for b1 and b2 */
-	uint8_t slot;		/* entry of the parent's bucket that may move here */
+	int16_t parent; /* index in the queue, -1 for b1 and b2 */
+	uint8_t slot;   /* entry of the parent's bucket that may move here */
 };
 
 /*

@@ -13,10 +13,10 @@
 
 /* 5-tuple, 40 bytes. IPv4 addresses sit in the first 4 bytes, rest zero. */
 struct flow_key {
-	uint8_t family;		/* 4 or 6 */
+	uint8_t family; /* 4 or 6 */
 	uint8_t proto;
-	uint16_t pad;		/* always zero */
-	uint16_t sport;		/* host byte order */
+	uint16_t pad;   /* always zero */
+	uint16_t sport; /* host byte order */
 	uint16_t dport;
 	uint8_t src[16];
 	uint8_t dst[16];
@@ -30,23 +30,23 @@ uint32_t flow_hash_addr(uint8_t family, const uint8_t addr[16]);
 
 /* TCP state as far as timeouts care. */
 enum flow_state {
-	FLOW_STATE_SYN = 0,	/* only SYN seen */
-	FLOW_STATE_EST,		/* data seen */
-	FLOW_STATE_CLOSING,	/* FIN or RST seen */
+	FLOW_STATE_SYN = 0, /* only SYN seen */
+	FLOW_STATE_EST,     /* data seen */
+	FLOW_STATE_CLOSING, /* FIN or RST seen */
 	FLOW_STATE_UDP,
 	FLOW_STATE_MAX,
 };
 
 /* 64 bytes, one cache line. */
 struct flow_entry {
-	struct flow_key key;	/* 40 */
-	uint32_t hash;		/* 0 never used for a live entry: see flow.c */
-	uint32_t backend;	/* backend id */
-	uint32_t last_seen;	/* caller's clock, in seconds */
-	uint16_t vip;		/* vip id */
-	uint8_t state;		/* enum flow_state */
+	struct flow_key key; /* 40 */
+	uint32_t hash;       /* 0 never used for a live entry: see flow.c */
+	uint32_t backend;    /* backend id */
+	uint32_t last_seen;  /* caller's clock, in seconds */
+	uint16_t vip;        /* vip id */
+	uint8_t state;       /* enum flow_state */
 	uint8_t flags;
-	uint64_t user;		/* free for the caller */
+	uint64_t user; /* free for the caller */
 } __attribute__((aligned(64)));
 
 struct flow_timeouts {
@@ -58,9 +58,9 @@ struct flow_timeouts {
 
 struct flow_stats {
 	uint64_t inserts;
-	uint64_t evictions;	/* live entries replaced because both buckets were full */
-	uint64_t full;		/* inserts refused */
-	uint64_t expired;	/* entries aged out */
+	uint64_t evictions; /* live entries replaced because both buckets were full */
+	uint64_t full;      /* inserts refused */
+	uint64_t expired;   /* entries aged out */
 };
 
 struct flow_table;

@@ -17,10 +17,10 @@
 
 struct maglev_state {
 	const struct maglev_backend *b;
-	uint32_t pos;		/* next preferred slot: offset + j * skip mod size */
+	uint32_t pos; /* next preferred slot: offset + j * skip mod size */
 	uint32_t skip;
-	uint32_t w;		/* weight over the weights' common divisor */
-	uint32_t acc;		/* Bresenham accumulator over a round's sub-steps */
+	uint32_t w;   /* weight over the weights' common divisor */
+	uint32_t acc; /* Bresenham accumulator over a round's sub-steps */
 };
 
 bool
@@ -107,8 +107,7 @@ maglev_claim(struct maglev_state *s, uint32_t *table, uint32_t size)
 }
 
 int
-maglev_populate(const struct maglev_backend *b, unsigned int n, uint32_t *table,
-		uint32_t size)
+maglev_populate(const struct maglev_backend *b, unsigned int n, uint32_t *table, uint32_t size)
 {
 	struct maglev_backend *sorted = NULL;
 	struct maglev_state *st = NULL;

@@ -10,16 +10,16 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#define MAGLEV_EMPTY UINT32_MAX	/* slot value when no backend can take it */
+#define MAGLEV_EMPTY UINT32_MAX /* slot value when no backend can take it */
 #define MAGLEV_DEFAULT_SIZE 65537
-#define MAGLEV_MAX_SIZE 16777259	/* a prime above 2^24 */
+#define MAGLEV_MAX_SIZE 16777259 /* a prime above 2^24 */
 #define MAGLEV_MAX_WEIGHT 1000
 
 struct maglev_backend {
-	uint8_t key[16];	/* identity hashed into the permutation (address) */
-	uint8_t key_len;	/* 4 or 16 */
-	uint32_t weight;	/* 0 = takes no slot */
-	uint32_t id;		/* written into the table's slots */
+	uint8_t key[16]; /* identity hashed into the permutation (address) */
+	uint8_t key_len; /* 4 or 16 */
+	uint32_t weight; /* 0 = takes no slot */
+	uint32_t id;     /* written into the table's slots */
 };
 
 bool maglev_is_prime(uint32_t n);
@@ -34,8 +34,7 @@ bool maglev_is_prime(uint32_t n);
  * Control-plane only (it allocates): about 1 ms for 65537 slots and 100
  * backends, but seconds near MAGLEV_MAX_SIZE (the work grows as size*ln(size)).
  */
-int maglev_populate(const struct maglev_backend *b, unsigned int n, uint32_t *table,
-		    uint32_t size);
+int maglev_populate(const struct maglev_backend *b, unsigned int n, uint32_t *table, uint32_t size);
 
 static inline uint32_t
 maglev_lookup(const uint32_t *table, uint32_t size, uint32_t hash)

@@ -20,10 +20,9 @@
 #define NET_ICMP4_ECHO_REPLY 0
 #define NET_ICMP4_ECHO_REQUEST 8
 
-static const char *const net_parse_err_names[NET_ERR_MAX] = {
-	[NET_PARSE_OK] = "ok",
+static const char *const net_parse_err_names[NET_ERR_MAX] = { [NET_PARSE_OK] = "ok",
 #define _(sym, str) [NET_ERR_##sym] = str,
-	foreach_net_parse_err
+							      foreach_net_parse_err
 #undef _
 };
 
@@ -171,10 +170,10 @@ net_parse_ip4(const uint8_t *p, uint32_t len, struct net_hdrs *h)
 
 /* Where the extension-header walk of an IPv6 packet ended. */
 struct net_ip6_walk {
-	uint32_t off;		/* of the upper-layer header, from the IPv6 header */
-	uint32_t frag_id;	/* fragment header's identification */
-	uint8_t nh;		/* upper-layer protocol */
-	uint8_t frag;		/* NET_FRAG_* */
+	uint32_t off;     /* of the upper-layer header, from the IPv6 header */
+	uint32_t frag_id; /* fragment header's identification */
+	uint8_t nh;       /* upper-layer protocol */
+	uint8_t frag;     /* NET_FRAG_* */
 };
 
 /*
@@ -314,8 +313,7 @@ net_parse(const uint8_t *frame, uint32_t len, struct net_hdrs *h)
 }
 
 int
-net_arp_parse(const uint8_t *frame, uint32_t len, const struct net_hdrs *h,
-	      struct net_arp *a)
+net_arp_parse(const uint8_t *frame, uint32_t len, const struct net_hdrs *h, struct net_arp *a)
 {
 	const uint8_t *p;
 
@@ -324,8 +322,7 @@ net_arp_parse(const uint8_t *frame, uint32_t len, const struct net_hdrs *h,
 	if (len - h->l2_len < NET_ARP_LEN)
 		return NET_ERR_ARP_TRUNC;
 	p = frame + h->l2_len;
-	if (net_get16(p) != 1 || net_get16(p + 2) != NET_ETHERTYPE_IP4 ||
-	    p[4] != 6 || p[5] != 4)
+	if (net_get16(p) != 1 || net_get16(p + 2) != NET_ETHERTYPE_IP4 || p[4] != 6 || p[5] != 4)
 		return NET_ERR_ARP_BAD_FORMAT;
 	a->op = net_get16(p + 6);
 	memcpy(a->sha, p + 8, 6);
@@ -336,9 +333,8 @@ net_arp_parse(const uint8_t *frame, uint32_t len, const struct net_hdrs *h,
 }
 
 uint32_t
-net_arp_build(uint8_t *buf, uint16_t op, const uint8_t eth_dst[6],
-	      const uint8_t sha[6], const uint8_t spa[4],
-	      const uint8_t tha[6], const uint8_t tpa[4])
+net_arp_build(uint8_t *buf, uint16_t op, const uint8_t eth_dst[6], const uint8_t sha[6],
+	      const uint8_t spa[4], const uint8_t tha[6], const uint8_t tpa[4])
 {
 	uint8_t *p = buf + NET_ETH_LEN;
 
@@ -370,8 +366,8 @@ net_icmp4_echo_reply(uint8_t *frame, uint32_t len, const struct net_hdrs *h,
 	 */
 	if (h->family != 4 || h->l4_proto != NET_PROTO_ICMP || h->frag != NET_FRAG_NONE)
 		return -EINVAL;
-	if (h->l2_len < NET_ETH_LEN || h->l3_len < NET_IP4_LEN ||
-	    h->l3_total < h->l3_len + 8u || (uint32_t)h->l2_len + h->l3_total > len)
+	if (h->l2_len < NET_ETH_LEN || h->l3_len < NET_IP4_LEN || h->l3_total < h->l3_len + 8u ||
+	    (uint32_t)h->l2_len + h->l3_total > len)
 		return -EINVAL;
 	ip = frame + h->l2_len;
 	icmp = ip + h->l3_len;
@@ -397,9 +393,8 @@ net_icmp4_echo_reply(uint8_t *frame, uint32_t len, const struct net_hdrs *h,
 }
 
 void
-net_ipip4_write(uint8_t *p, const uint8_t src[4], const uint8_t dst[4],
-		uint16_t inner_len, uint8_t proto, uint8_t tos, uint8_t ttl,
-		uint16_t id, bool df)
+net_ipip4_write(uint8_t *p, const uint8_t src[4], const uint8_t dst[4], uint16_t inner_len,
+		uint8_t proto, uint8_t tos, uint8_t ttl, uint16_t id, bool df)
 {
 	p[0] = 0x45;
 	p[1] = tos;
@@ -437,15 +432,14 @@ net_udp_write(uint8_t *p, uint16_t sport, uint16_t dport, uint16_t len)
 void
 net_gue_write(uint8_t *p, uint8_t inner_proto)
 {
-	p[0] = 0;	/* version 0, C 0 (data message), Hlen 0 */
+	p[0] = 0; /* version 0, C 0 (data message), Hlen 0 */
 	p[1] = inner_proto;
 	net_put16(p + 2, 0);
 }
 
 /* RFC 8200 §8.1: src, dst, 32-bit upper-layer length, 3 zero bytes, next header. */
 static uint32_t
-net_ip6_pseudo_sum(const uint8_t src[16], const uint8_t dst[16], uint8_t next_hdr,
-		   uint32_t l4_len)
+net_ip6_pseudo_sum(const uint8_t src[16], const uint8_t dst[16], uint8_t next_hdr, uint32_t l4_len)
 {
 	uint8_t tail[8];
 	uint32_t sum;
@@ -502,19 +496,17 @@ net_l4_csum(uint32_t sum, const uint8_t *l4, uint32_t l4_len, uint32_t csum_offs
 }
 
 uint16_t
-net_ip6_l4_csum(const uint8_t src[16], const uint8_t dst[16], uint8_t next_hdr,
-		const uint8_t *l4, uint32_t l4_len, uint32_t csum_offset)
+net_ip6_l4_csum(const uint8_t src[16], const uint8_t dst[16], uint8_t next_hdr, const uint8_t *l4,
+		uint32_t l4_len, uint32_t csum_offset)
 {
-	return net_l4_csum(net_ip6_pseudo_sum(src, dst, next_hdr, l4_len), l4, l4_len,
-			   csum_offset);
+	return net_l4_csum(net_ip6_pseudo_sum(src, dst, next_hdr, l4_len), l4, l4_len, csum_offset);
 }
 
 uint16_t
-net_ip4_l4_csum(const uint8_t src[4], const uint8_t dst[4], uint8_t proto,
-		const uint8_t *l4, uint32_t l4_len, uint32_t csum_offset)
+net_ip4_l4_csum(const uint8_t src[4], const uint8_t dst[4], uint8_t proto, const uint8_t *l4,
+		uint32_t l4_len, uint32_t csum_offset)
 {
-	return net_l4_csum(net_ip4_pseudo_sum(src, dst, proto, l4_len), l4, l4_len,
-			   csum_offset);
+	return net_l4_csum(net_ip4_pseudo_sum(src, dst, proto, l4_len), l4, l4_len, csum_offset);
 }
 
 /*
@@ -651,9 +643,9 @@ net_nd_parse(const uint8_t *frame, uint32_t len, const struct net_hdrs *h, struc
 
 /* Ethernet + IPv6 (hop limit 255) + the 24 bytes every NS and NA starts with. */
 static uint8_t *
-net_nd_write(uint8_t *buf, const uint8_t eth_dst[6], const uint8_t my_mac[6],
-	     const uint8_t src[16], const uint8_t dst[16], uint8_t type,
-	     const uint8_t target[16], uint8_t flags, uint16_t icmp_len)
+net_nd_write(uint8_t *buf, const uint8_t eth_dst[6], const uint8_t my_mac[6], const uint8_t src[16],
+	     const uint8_t dst[16], uint8_t type, const uint8_t target[16], uint8_t flags,
+	     uint16_t icmp_len)
 {
 	uint8_t *icmp = buf + NET_ETH_LEN + NET_IP6_LEN;
 
@@ -841,9 +833,8 @@ net_icmp_error_inner(const uint8_t *frame, uint32_t len, const struct net_hdrs *
 
 /* Ethernet and an IP header for a probe; returns where the transport header goes. */
 static uint8_t *
-net_probe_write(uint8_t *buf, uint8_t family, const uint8_t eth_dst[6],
-		const uint8_t eth_src[6], const uint8_t *src, const uint8_t *dst,
-		uint8_t proto, uint16_t l4_len)
+net_probe_write(uint8_t *buf, uint8_t family, const uint8_t eth_dst[6], const uint8_t eth_src[6],
+		const uint8_t *src, const uint8_t *dst, uint8_t proto, uint16_t l4_len)
 {
 	uint8_t *ip = buf + NET_ETH_LEN;
 
@@ -859,17 +850,16 @@ net_probe_write(uint8_t *buf, uint8_t family, const uint8_t eth_dst[6],
 }
 
 uint32_t
-net_tcp_build(uint8_t *buf, uint8_t family, const uint8_t eth_dst[6],
-	      const uint8_t eth_src[6], const uint8_t *src, const uint8_t *dst,
-	      uint16_t sport, uint16_t dport, uint32_t seq, uint32_t ack, uint8_t flags)
+net_tcp_build(uint8_t *buf, uint8_t family, const uint8_t eth_dst[6], const uint8_t eth_src[6],
+	      const uint8_t *src, const uint8_t *dst, uint16_t sport, uint16_t dport, uint32_t seq,
+	      uint32_t ack, uint8_t flags)
 {
 	uint8_t *tcp;
 	uint16_t csum;
 
 	if (family != 4 && family != 6)
 		return 0;
-	tcp = net_probe_write(buf, family, eth_dst, eth_src, src, dst, NET_PROTO_TCP,
-			      NET_TCP_LEN);
+	tcp = net_probe_write(buf, family, eth_dst, eth_src, src, dst, NET_PROTO_TCP, NET_TCP_LEN);
 	net_put16(tcp, sport);
 	net_put16(tcp + 2, dport);
 	net_put32(tcp + 4, seq);
@@ -889,8 +879,8 @@ net_tcp_build(uint8_t *buf, uint8_t family, const uint8_t eth_dst[6],
 
 uint32_t
 net_icmp_echo_build(uint8_t *buf, uint8_t family, const uint8_t eth_dst[6],
-		    const uint8_t eth_src[6], const uint8_t *src, const uint8_t *dst,
-		    uint16_t id, uint16_t seq, uint16_t payload_len)
+		    const uint8_t eth_src[6], const uint8_t *src, const uint8_t *dst, uint16_t id,
+		    uint16_t seq, uint16_t payload_len)
 {
 	uint32_t icmp_len = NET_ICMP_LEN + (uint32_t)payload_len;
 	uint8_t *icmp;
@@ -902,8 +892,7 @@ net_icmp_echo_build(uint8_t *buf, uint8_t family, const uint8_t eth_dst[6],
 	if ((family == 6 && icmp_len > UINT16_MAX) || (family != 4 && family != 6))
 		return 0;
 	icmp = net_probe_write(buf, family, eth_dst, eth_src, src, dst,
-			       family == 4 ? NET_PROTO_ICMP : NET_PROTO_ICMP6,
-			       (uint16_t)icmp_len);
+			       family == 4 ? NET_PROTO_ICMP : NET_PROTO_ICMP6, (uint16_t)icmp_len);
 	icmp[0] = family == 4 ? NET_ICMP4_ECHO_REQUEST : NET_ICMP6_ECHO_REQUEST;
 	icmp[1] = 0;
 	net_put16(icmp + 2, 0);

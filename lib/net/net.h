@@ -17,8 +17,8 @@
 #define NET_IP6_LEN 40
 #define NET_ARP_LEN 28
 #define NET_UDP_LEN 8
-#define NET_TCP_LEN 20 /* without options */
-#define NET_ICMP_LEN 8 /* type, code, checksum and the 4-byte rest of header */
+#define NET_TCP_LEN 20       /* without options */
+#define NET_ICMP_LEN 8       /* type, code, checksum and the 4-byte rest of header */
 #define NET_ETH_MIN_FRAME 60 /* without FCS */
 
 #define NET_ETHERTYPE_IP4 0x0800
@@ -45,22 +45,22 @@
 #define NET_TCP_ACK 0x10
 
 /* Why a frame could not be parsed. Names are the drop-counter names. */
-#define foreach_net_parse_err                                   \
-	_(ETH_TRUNC, "eth_truncated")                           \
-	_(VLAN_TRUNC, "vlan_truncated")                         \
-	_(VLAN_TOO_DEEP, "vlan_too_deep")                       \
-	_(IP4_TRUNC, "ip4_truncated")                           \
-	_(IP4_BAD_VERSION, "ip4_bad_version")                   \
-	_(IP4_BAD_IHL, "ip4_bad_header_length")                 \
-	_(IP4_BAD_TOTAL_LEN, "ip4_bad_total_length")            \
-	_(IP4_BAD_CSUM, "ip4_bad_checksum")                     \
-	_(IP6_TRUNC, "ip6_truncated")                           \
-	_(IP6_BAD_VERSION, "ip6_bad_version")                   \
-	_(IP6_BAD_PAYLOAD_LEN, "ip6_bad_payload_length")        \
-	_(IP6_BAD_EXT_HDR, "ip6_bad_extension_header")          \
-	_(L4_TRUNC, "l4_truncated")                             \
-	_(TCP_BAD_OFFSET, "tcp_bad_data_offset")                \
-	_(ARP_TRUNC, "arp_truncated")                           \
+#define foreach_net_parse_err                            \
+	_(ETH_TRUNC, "eth_truncated")                    \
+	_(VLAN_TRUNC, "vlan_truncated")                  \
+	_(VLAN_TOO_DEEP, "vlan_too_deep")                \
+	_(IP4_TRUNC, "ip4_truncated")                    \
+	_(IP4_BAD_VERSION, "ip4_bad_version")            \
+	_(IP4_BAD_IHL, "ip4_bad_header_length")          \
+	_(IP4_BAD_TOTAL_LEN, "ip4_bad_total_length")     \
+	_(IP4_BAD_CSUM, "ip4_bad_checksum")              \
+	_(IP6_TRUNC, "ip6_truncated")                    \
+	_(IP6_BAD_VERSION, "ip6_bad_version")            \
+	_(IP6_BAD_PAYLOAD_LEN, "ip6_bad_payload_length") \
+	_(IP6_BAD_EXT_HDR, "ip6_bad_extension_header")   \
+	_(L4_TRUNC, "l4_truncated")                      \
+	_(TCP_BAD_OFFSET, "tcp_bad_data_offset")         \
+	_(ARP_TRUNC, "arp_truncated")                    \
 	_(ARP_BAD_FORMAT, "arp_bad_format")
 
 enum net_parse_err {
@@ -68,7 +68,7 @@ enum net_parse_err {
 #define _(sym, str) NET_ERR_##sym,
 	foreach_net_parse_err
 #undef _
-	NET_ERR_MAX,
+		NET_ERR_MAX,
 };
 
 /* Fragment position of an IP packet (IPv4 MF/offset, IPv6 fragment header). */
@@ -82,24 +82,24 @@ enum net_parse_err {
  * 4 bytes of the 16); ports are in host byte order.
  */
 struct net_hdrs {
-	uint16_t l2_len;	/* Ethernet and VLAN tags */
-	uint16_t ethertype;	/* after the VLAN tags */
-	uint16_t vlan;		/* outer VLAN id, 0 when untagged */
-	uint16_t l3_len;	/* IP header incl. options / extension headers */
-	uint16_t l3_total;	/* IP total length from the header (v6: 40 + payload) */
-	uint16_t l4_off;	/* l2_len + l3_len */
-	uint8_t family;		/* 4, 6, or 0 when not IP */
-	uint8_t l4_proto;	/* final next header */
-	uint8_t frag;		/* NET_FRAG_* */
-	uint8_t tcp_flags;	/* TCP only */
-	uint8_t ttl;		/* TTL / hop limit */
-	uint8_t tos;		/* DSCP+ECN / traffic class */
-	uint16_t sport;		/* TCP/UDP ports; ICMP: id in sport, type<<8|code in dport */
+	uint16_t l2_len;    /* Ethernet and VLAN tags */
+	uint16_t ethertype; /* after the VLAN tags */
+	uint16_t vlan;      /* outer VLAN id, 0 when untagged */
+	uint16_t l3_len;    /* IP header incl. options / extension headers */
+	uint16_t l3_total;  /* IP total length from the header (v6: 40 + payload) */
+	uint16_t l4_off;    /* l2_len + l3_len */
+	uint8_t family;     /* 4, 6, or 0 when not IP */
+	uint8_t l4_proto;   /* final next header */
+	uint8_t frag;       /* NET_FRAG_* */
+	uint8_t tcp_flags;  /* TCP only */
+	uint8_t ttl;        /* TTL / hop limit */
+	uint8_t tos;        /* DSCP+ECN / traffic class */
+	uint16_t sport;     /* TCP/UDP ports; ICMP: id in sport, type<<8|code in dport */
 	uint16_t dport;
-	uint32_t ip4_id;	/* IPv4 id, or IPv6 fragment identification */
+	uint32_t ip4_id; /* IPv4 id, or IPv6 fragment identification */
 	uint8_t src[16];
 	uint8_t dst[16];
-	uint8_t ip_flags;	/* IPv4 DF (0x40) and MF (0x20) as in header byte 6; v6: 0 */
+	uint8_t ip_flags; /* IPv4 DF (0x40) and MF (0x20) as in header byte 6; v6: 0 */
 };
 
 /*
@@ -133,17 +133,15 @@ struct net_arp {
  * Returns NET_PARSE_OK, NET_ERR_ARP_TRUNC (fewer than 28 bytes after L2) or
  * NET_ERR_ARP_BAD_FORMAT (not Ethernet/IPv4 ARP, or h is not an ARP frame).
  */
-int net_arp_parse(const uint8_t *frame, uint32_t len, const struct net_hdrs *h,
-		  struct net_arp *a);
+int net_arp_parse(const uint8_t *frame, uint32_t len, const struct net_hdrs *h, struct net_arp *a);
 
 /*
  * Write an Ethernet ARP frame (no VLAN) of NET_ETH_MIN_FRAME bytes into buf
  * (at least that long). eth_dst is the frame's destination (broadcast for a
  * request). Returns the frame length.
  */
-uint32_t net_arp_build(uint8_t *buf, uint16_t op, const uint8_t eth_dst[6],
-		       const uint8_t sha[6], const uint8_t spa[4],
-		       const uint8_t tha[6], const uint8_t tpa[4]);
+uint32_t net_arp_build(uint8_t *buf, uint16_t op, const uint8_t eth_dst[6], const uint8_t sha[6],
+		       const uint8_t spa[4], const uint8_t tha[6], const uint8_t tpa[4]);
 
 /*
  * Turn an ICMP echo request (IPv4, already parsed into h) into its reply in
@@ -169,17 +167,15 @@ uint16_t net_csum_fold(uint32_t sum);
 uint16_t net_ip4_hdr_csum(const uint8_t *ip4, uint16_t hdr_len);
 
 /* Write an Ethernet header (dst, src, ethertype) at p. */
-void net_eth_write(uint8_t *p, const uint8_t dst[6], const uint8_t src[6],
-		   uint16_t ethertype);
+void net_eth_write(uint8_t *p, const uint8_t dst[6], const uint8_t src[6], uint16_t ethertype);
 
 /*
  * Write a 20-byte IPv4 outer header for IP-in-IP at p: total length
  * 20 + inner_len, the given protocol (NET_PROTO_IPIP or NET_PROTO_IP6),
  * DF copied from df, TTL, TOS, id, and its checksum.
  */
-void net_ipip4_write(uint8_t *p, const uint8_t src[4], const uint8_t dst[4],
-		     uint16_t inner_len, uint8_t proto, uint8_t tos, uint8_t ttl,
-		     uint16_t id, bool df);
+void net_ipip4_write(uint8_t *p, const uint8_t src[4], const uint8_t dst[4], uint16_t inner_len,
+		     uint8_t proto, uint8_t tos, uint8_t ttl, uint16_t id, bool df);
 
 /*
  * IPv6 header (RFC 8200 §3), 40 bytes:
@@ -199,9 +195,8 @@ void net_ipip4_write(uint8_t *p, const uint8_t src[4], const uint8_t dst[4],
  * our own: next_hdr NET_PROTO_IPIP (IPv4 inside), NET_PROTO_IP6 (IPv6
  * inside), NET_PROTO_UDP (GUE) or any other; flow_label keeps its low 20 bits.
  */
-void net_ip6_write(uint8_t *p, const uint8_t src[16], const uint8_t dst[16],
-		   uint16_t payload_len, uint8_t next_hdr, uint8_t tclass,
-		   uint32_t flow_label, uint8_t hop_limit);
+void net_ip6_write(uint8_t *p, const uint8_t src[16], const uint8_t dst[16], uint16_t payload_len,
+		   uint8_t next_hdr, uint8_t tclass, uint32_t flow_label, uint8_t hop_limit);
 
 /*
  * UDP header (RFC 768): source port, destination port, length (8 + payload),
@@ -276,10 +271,10 @@ uint16_t net_ip4_l4_csum(const uint8_t src[4], const uint8_t dst[4], uint8_t pro
 #define NET_ND_FRAME_LEN (NET_ETH_LEN + NET_IP6_LEN + NET_ND_LEN + 8)
 
 struct net_nd {
-	uint8_t type;		/* NET_ND_NS or NET_ND_NA */
-	uint8_t flags;		/* NA: 0x80 router, 0x40 solicited, 0x20 override, as sent */
+	uint8_t type;  /* NET_ND_NS or NET_ND_NA */
+	uint8_t flags; /* NA: 0x80 router, 0x40 solicited, 0x20 override, as sent */
 	uint8_t target[16];
-	bool has_lladdr;	/* source (NS) or target (NA) link-layer address option present */
+	bool has_lladdr; /* source (NS) or target (NA) link-layer address option present */
 	uint8_t lladdr[6];
 };
 
@@ -294,8 +289,7 @@ struct net_nd {
  * skipped. flags is the NA's R/S/O byte masked to those bits (NS: 0).
  * Returns 0 or -EINVAL; nd is written only on success.
  */
-int net_nd_parse(const uint8_t *frame, uint32_t len, const struct net_hdrs *h,
-		 struct net_nd *nd);
+int net_nd_parse(const uint8_t *frame, uint32_t len, const struct net_hdrs *h, struct net_nd *nd);
 
 /*
  * A neighbour advertisement (Ethernet + IPv6 + NA + target link-layer address
@@ -335,11 +329,11 @@ int net_icmp6_echo_reply(uint8_t *frame, uint32_t len, const struct net_hdrs *h,
 
 /* ICMP errors, so that an error about a load-balanced flow can follow the flow. */
 struct net_icmp_err {
-	uint8_t family;		/* of the embedded packet (same as the outer) */
-	uint8_t proto;		/* embedded L4 protocol */
-	uint8_t src[16];	/* embedded packet's source (zero-padded for IPv4) */
+	uint8_t family;  /* of the embedded packet (same as the outer) */
+	uint8_t proto;   /* embedded L4 protocol */
+	uint8_t src[16]; /* embedded packet's source (zero-padded for IPv4) */
 	uint8_t dst[16];
-	uint16_t sport;		/* embedded ports, host order (0 when not TCP/UDP) */
+	uint16_t sport; /* embedded ports, host order (0 when not TCP/UDP) */
 	uint16_t dport;
 };
 

@@ -118,10 +118,10 @@ print_stats(json_t *d)
 	const char *k, *k2;
 	json_t *v, *v2;
 
-	json_object_foreach(d, k, v) {
+	json_object_foreach (d, k, v) {
 		if (json_is_object(v)) {
 			printf("%s:\n", k);
-			json_object_foreach(v, k2, v2) {
+			json_object_foreach (v, k2, v2) {
 				/* Drop reasons that never happened are noise in a terminal. */
 				if (strcmp(k, "drops") == 0 && json_integer_value(v2) == 0)
 					continue;
@@ -130,7 +130,7 @@ print_stats(json_t *d)
 					json_t *v3;
 
 					printf("  %s:", k2);
-					json_object_foreach(v2, k3, v3)
+					json_object_foreach (v2, k3, v3)
 						printf(" %s=%" JSON_INTEGER_FORMAT, k3,
 						       json_integer_value(v3));
 					printf("\n");
@@ -155,7 +155,7 @@ print_vips(json_t *d)
 
 	printf("generation %" JSON_INTEGER_FORMAT "\n",
 	       json_integer_value(json_object_get(d, "generation")));
-	json_array_foreach(json_object_get(d, "vips"), i, v) {
+	json_array_foreach (json_object_get(d, "vips"), i, v) {
 		printf("%s %s:%" JSON_INTEGER_FORMAT "/%s %s  packets %" JSON_INTEGER_FORMAT
 		       "  bytes %" JSON_INTEGER_FORMAT "  flows %" JSON_INTEGER_FORMAT "\n",
 		       json_string_value(json_object_get(v, "name")),
@@ -166,10 +166,11 @@ print_vips(json_t *d)
 		       json_integer_value(json_object_get(v, "packets")),
 		       json_integer_value(json_object_get(v, "bytes")),
 		       json_integer_value(json_object_get(v, "flows")));
-		json_array_foreach(json_object_get(v, "backends"), j, b)
-			printf("  %-39s w=%-4" JSON_INTEGER_FORMAT " %-8s %-10s packets %-10"
-			       JSON_INTEGER_FORMAT " bytes %-12" JSON_INTEGER_FORMAT
-			       " flows %" JSON_INTEGER_FORMAT "\n",
+		json_array_foreach (json_object_get(v, "backends"), j, b)
+			printf("  %-39s w=%-4" JSON_INTEGER_FORMAT
+			       " %-8s %-10s packets %-10" JSON_INTEGER_FORMAT
+			       " bytes %-12" JSON_INTEGER_FORMAT " flows %" JSON_INTEGER_FORMAT
+			       "\n",
 			       json_string_value(json_object_get(b, "address")),
 			       json_integer_value(json_object_get(b, "weight")),
 			       json_string_value(json_object_get(b, "state")),
@@ -307,7 +308,8 @@ main(int argc, char **argv)
 		fprintf(stderr, "equinoxctl: %s\n",
 			json_string_value(json_object_get(reply, "error")));
 		if (json_is_string(json_object_get(reply, "errors")))
-			fprintf(stderr, "%s\n", json_string_value(json_object_get(reply, "errors")));
+			fprintf(stderr, "%s\n",
+				json_string_value(json_object_get(reply, "errors")));
 	} else if (strcmp(cmd, "stats") == 0) {
 		print_stats(data);
 	} else if (strcmp(cmd, "vips") == 0) {

@@ -64,12 +64,12 @@ static const char *config_fmt =
 	"      \"backends\": [ %s ] } ] }";
 
 /* Outside a running test (set-up) a failed check cannot unwind: exit instead. */
-#define REQUIRE(cond)                                                           \
-	do {                                                                    \
-		if (!(cond)) {                                                  \
-			fprintf(stderr, "set-up failed: %s\n", #cond);          \
-			exit(1);                                                \
-		}                                                               \
+#define REQUIRE(cond)                                                  \
+	do {                                                           \
+		if (!(cond)) {                                         \
+			fprintf(stderr, "set-up failed: %s\n", #cond); \
+			exit(1);                                       \
+		}                                                      \
 	} while (0)
 
 static int
@@ -244,7 +244,8 @@ START_TEST(vector_case)
 				      "%s: control answered", v->name);
 		} else {
 			ck_assert_msg(rte_ring_dequeue(eqx.workers[0].from_ctrl, (void **)&out) ==
-				      0, "%s: control sent nothing", v->name);
+					      0,
+				      "%s: control sent nothing", v->name);
 			assert_bytes(v->name, out, v->out, v->out_len);
 			rte_pktmbuf_free(out);
 		}
@@ -271,8 +272,7 @@ tcp_packet(unsigned int c, uint16_t sp, uint8_t vip, bool syn)
 	net_put16(ip + 2, 40);
 	ip[8] = 64;
 	ip[9] = NET_PROTO_TCP;
-	memcpy(ip + 12, (uint8_t[]){ 10, 200, (uint8_t)(1 + c / 250), (uint8_t)(c % 250 + 1) },
-	       4);
+	memcpy(ip + 12, (uint8_t[]){ 10, 200, (uint8_t)(1 + c / 250), (uint8_t)(c % 250 + 1) }, 4);
 	memcpy(ip + 16, (uint8_t[]){ 10, 200, 0, vip }, 4);
 	net_put16(ip + 10, net_ip4_hdr_csum(ip, 20));
 	net_put16(tcp, sp);
@@ -322,8 +322,8 @@ START_TEST(flows_keep_backend_across_reload)
 		int now = vip2_packet(i, false);
 
 		if (first[i] != 24)
-			ck_assert_msg(now == first[i], "flow %u moved from .%d to .%d", i,
-				      first[i], now);
+			ck_assert_msg(now == first[i], "flow %u moved from .%d to .%d", i, first[i],
+				      now);
 		else
 			moved += now != 24;
 	}
@@ -455,9 +455,20 @@ dataplane_suite(void)
 int
 main(void)
 {
-	char *eal_argv[] = { "test_dataplane", "--no-huge", "--no-pci", "-m", "256", "-l", "0",
-			     "--no-shconf", "--no-telemetry", "--file-prefix", "eqx-dptest",
-			     "--log-level", "*:warning", NULL };
+	char *eal_argv[] = { "test_dataplane",
+			     "--no-huge",
+			     "--no-pci",
+			     "-m",
+			     "256",
+			     "-l",
+			     "0",
+			     "--no-shconf",
+			     "--no-telemetry",
+			     "--file-prefix",
+			     "eqx-dptest",
+			     "--log-level",
+			     "*:warning",
+			     NULL };
 	SRunner *sr;
 	int failed;
 

@@ -20,10 +20,10 @@
 #include "net/net.h"
 
 /* Broken invariants are bugs as real as a crash: make the fuzzer stop. */
-#define FUZZ_CHECK(cond)			\
-	do {					\
-		if (!(cond))			\
-			__builtin_trap();	\
+#define FUZZ_CHECK(cond)                  \
+	do {                              \
+		if (!(cond))              \
+			__builtin_trap(); \
 	} while (0)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -50,8 +50,7 @@ fuzz_l4_csum_ok(const uint8_t *f, const struct net_hdrs *h)
 	if (h->family == 4 && h->l4_proto == NET_PROTO_ICMP)
 		return net_csum_fold(net_csum_partial(l4, l4_len, 0)) == 0;
 	if (h->family == 4)
-		return net_ip4_l4_csum(ip + 12, ip + 16, h->l4_proto, l4, l4_len, l4_len) ==
-		       0xffff;
+		return net_ip4_l4_csum(ip + 12, ip + 16, h->l4_proto, l4, l4_len, l4_len) == 0xffff;
 	return net_ip6_l4_csum(ip + 8, ip + 24, h->l4_proto, l4, l4_len, l4_len) == 0xffff;
 }
 
@@ -66,8 +65,7 @@ fuzz_fix_ip4(uint8_t *f, uint32_t len)
 	if (len < NET_ETH_LEN)
 		return;
 	et = net_get16(f + 12);
-	for (tags = 0; tags < 2 && (et == NET_ETHERTYPE_VLAN || et == NET_ETHERTYPE_QINQ);
-	     tags++) {
+	for (tags = 0; tags < 2 && (et == NET_ETHERTYPE_VLAN || et == NET_ETHERTYPE_QINQ); tags++) {
 		if (off + NET_VLAN_LEN > len)
 			return;
 		et = net_get16(f + off + 2);
@@ -193,8 +191,8 @@ fuzz_builders(const uint8_t *in, uint32_t len)
 	f = malloc(NET_ETH_LEN + NET_IP6_LEN + NET_TCP_LEN);
 	if (f == NULL)
 		return;
-	n = net_tcp_build(f, fam, mac, my_mac, a, b, sport, dport, net_get32(t),
-			  net_get32(t + 4), flags);
+	n = net_tcp_build(f, fam, mac, my_mac, a, b, sport, dport, net_get32(t), net_get32(t + 4),
+			  flags);
 	FUZZ_CHECK(n == (fam == 4 ? 54u : 74u));
 	FUZZ_CHECK(net_parse(f, n, &h) == NET_PARSE_OK);
 	FUZZ_CHECK(h.l4_proto == NET_PROTO_TCP && h.sport == sport && h.dport == dport);

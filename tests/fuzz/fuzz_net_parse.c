@@ -17,10 +17,10 @@
 #include "net/net.h"
 
 /* Broken invariants are bugs as real as a crash: make the fuzzer stop. */
-#define FUZZ_CHECK(cond)			\
-	do {					\
-		if (!(cond))			\
-			__builtin_trap();	\
+#define FUZZ_CHECK(cond)                  \
+	do {                              \
+		if (!(cond))              \
+			__builtin_trap(); \
 	} while (0)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -66,8 +66,7 @@ fuzz_fix_csums(uint8_t *f, uint32_t len, uint8_t mode)
 	if (len < NET_ETH_LEN)
 		return;
 	et = net_get16(f + 12);
-	for (tags = 0; tags < 2 && (et == NET_ETHERTYPE_VLAN || et == NET_ETHERTYPE_QINQ);
-	     tags++) {
+	for (tags = 0; tags < 2 && (et == NET_ETHERTYPE_VLAN || et == NET_ETHERTYPE_QINQ); tags++) {
 		if (off + NET_VLAN_LEN > len)
 			return;
 		et = net_get16(f + off + 2);

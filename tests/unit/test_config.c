@@ -78,8 +78,7 @@ has_error(const struct cfg_errors *e, const char *substr)
 	return false;
 }
 
-#define ASSERT_LOADED(c, e) \
-	ck_assert_msg((c) != NULL && (e).n == 0, "load failed:%s", joined(&(e)))
+#define ASSERT_LOADED(c, e) ck_assert_msg((c) != NULL && (e).n == 0, "load failed:%s", joined(&(e)))
 
 /* Building blocks of the table below. */
 #define INST "'instance': {'name': 't'}"
@@ -96,8 +95,9 @@ has_error(const struct cfg_errors *e, const char *substr)
 #define PORT46 "{'name': 'p0', 'device': 'd', 'addresses': ['10.0.0.1/24', 'fd00::1/64']}"
 #define J46(...) "{" INST ", 'ports': [" PORT46 "], " __VA_ARGS__ "}"
 #define VIP6(...) J46("'vips': [{'name': 'v', 'address': 'fd00:ffff::100', " __VA_ARGS__ "}]")
-#define L2(vip, ...) J46("'vips': [{'name': 'v', 'address': '" vip "', " \
-	"'forwarding': 'l2dsr', 'backends': [" __VA_ARGS__ "]}]")
+#define L2(vip, ...)                                        \
+	J46("'vips': [{'name': 'v', 'address': '" vip "', " \
+	    "'forwarding': 'l2dsr', 'backends': [" __VA_ARGS__ "]}]")
 #define PTPP(...) J("'ptp': {'ports': [{'port': 'p0', " __VA_ARGS__ "}]}")
 #define SITE(...) J("'lisp': {'sites': [{'name': 's', " __VA_ARGS__ "}]}")
 #define KEY64 "00112233445566778899aabbccddeeff00112233445566778899AABBCCDDEEFF"
@@ -117,7 +117,7 @@ END_TEST
 
 struct bad_case {
 	const char *text;
-	const char *expect;	/* a substring of one error, path included */
+	const char *expect; /* a substring of one error, path included */
 };
 
 static const struct bad_case bad_cases[] = {
@@ -133,7 +133,7 @@ static const struct bad_case bad_cases[] = {
 	{ "{'instance': {'name': 'a b'}, " PORTS "}", "instance.name: invalid name \"a b\"" },
 	{ "{'instance': {'name': ''}, " PORTS "}", "instance.name: invalid name" },
 	{ "{'instance': {'name': 'abcdefghijklmnopqrstuvwxyz012345'}, " PORTS "}",
-		"instance.name: invalid name" },
+	  "instance.name: invalid name" },
 	{ "{'instance': {'name': 7}, " PORTS "}", "instance.name: expected a string, got integer" },
 	{ JI("'id': 0"), "instance.id: 0 is out of range 1..65535" },
 	{ JI("'id': 65536"), "instance.id: 65536 is out of range" },
@@ -144,42 +144,44 @@ static const struct bad_case bad_cases[] = {
 	{ J("'eal': ['-l', 1]"), "eal[1]: expected a string, got integer" },
 	/* dataplane */
 	{ J("'dataplane': {'workers': '4'}"),
-		"dataplane.workers: expected an integer, got string" },
+	  "dataplane.workers: expected an integer, got string" },
 	{ J("'dataplane': {'workers': null}"), "dataplane.workers: expected an integer, got null" },
 	{ J("'dataplane': {'workers': 2.5}"), "dataplane.workers: expected an integer, got real" },
 	{ J("'dataplane': {'workers': 0}"), "dataplane.workers: 0 is out of range 1..64" },
 	{ J("'dataplane': {'workers': 65}"), "dataplane.workers: 65 is out of range 1..64" },
 	{ J("'dataplane': {'idle': 'fast'}"),
-		"dataplane.idle: unknown value \"fast\" (one of: adaptive, busy)" },
+	  "dataplane.idle: unknown value \"fast\" (one of: adaptive, busy)" },
 	{ J("'dataplane': {'flow_table_size': 1023}"),
-		"dataplane.flow_table_size: 1023 is out of range" },
+	  "dataplane.flow_table_size: 1023 is out of range" },
 	{ J("'dataplane': {'flow_table_size': 67108865}"),
-		"dataplane.flow_table_size: 67108865 is out" },
+	  "dataplane.flow_table_size: 67108865 is out" },
 	{ J("'dataplane': {'mbufs': 1023}"),
-		"dataplane.mbufs: 1023 is out of range 1024..16777216" },
+	  "dataplane.mbufs: 1023 is out of range 1024..16777216" },
 	{ J("'dataplane': {'mbufs': 16777217}"), "dataplane.mbufs: 16777217 is out of range" },
 	{ J("'dataplane': {'worker': 2}"),
-		"dataplane.worker: unknown key (did you mean \"workers\"?)" },
+	  "dataplane.worker: unknown key (did you mean \"workers\"?)" },
 	{ J("'dataplane': []"), "dataplane: expected an object, got array" },
 	{ TMO("'tcp_syn_s': 1, 'tcp_established_s': 86400, 'tcp_closing_s': 3600, "
-		"'udp_s': 86400"), NULL },
+	      "'udp_s': 86400"),
+	  NULL },
 	{ TMO("'tcp_syn_s': 0"), "dataplane.timeouts.tcp_syn_s: 0 is out of range 1..3600" },
 	{ TMO("'tcp_syn_s': 3601"), "dataplane.timeouts.tcp_syn_s: 3601 is out of range 1..3600" },
 	{ TMO("'tcp_established_s': 0"),
-		"dataplane.timeouts.tcp_established_s: 0 is out of range 1..86400" },
+	  "dataplane.timeouts.tcp_established_s: 0 is out of range 1..86400" },
 	{ TMO("'tcp_established_s': 86401"),
-		"dataplane.timeouts.tcp_established_s: 86401 is out of range 1..86400" },
-	{ TMO("'tcp_closing_s': 0"), "dataplane.timeouts.tcp_closing_s: 0 is out of range 1..3600" },
+	  "dataplane.timeouts.tcp_established_s: 86401 is out of range 1..86400" },
+	{ TMO("'tcp_closing_s': 0"),
+	  "dataplane.timeouts.tcp_closing_s: 0 is out of range 1..3600" },
 	{ TMO("'tcp_closing_s': 3601"),
-		"dataplane.timeouts.tcp_closing_s: 3601 is out of range 1..3600" },
+	  "dataplane.timeouts.tcp_closing_s: 3601 is out of range 1..3600" },
 	{ TMO("'udp_s': 0"), "dataplane.timeouts.udp_s: 0 is out of range 1..86400" },
 	{ TMO("'udp_s': 86401"), "dataplane.timeouts.udp_s: 86401 is out of range 1..86400" },
 	{ TMO("'udp_s': '30'"), "dataplane.timeouts.udp_s: expected an integer, got string" },
 	{ TMO("'udp_s': 30.0"), "dataplane.timeouts.udp_s: expected an integer, got real" },
 	{ TMO("'tcp_syn': 5"),
-		"dataplane.timeouts.tcp_syn: unknown key (did you mean \"tcp_syn_s\"?)" },
+	  "dataplane.timeouts.tcp_syn: unknown key (did you mean \"tcp_syn_s\"?)" },
 	{ J("'dataplane': {'timeouts': 30}"),
-		"dataplane.timeouts: expected an object, got integer" },
+	  "dataplane.timeouts: expected an object, got integer" },
 	{ J("'dataplane': {'udp_s': 30}"), "dataplane.udp_s: unknown key" },
 	/* ports */
 	{ "{" INST "}", "ports: missing required key" },
@@ -187,7 +189,7 @@ static const struct bad_case bad_cases[] = {
 	{ "{" INST ", 'ports': {}}", "ports: expected an array, got object" },
 	{ JP("'p0'"), "ports[0]: expected an object, got string" },
 	{ JP("{'name': 'p0', 'devcie': 'd', 'addresses': ['10.0.0.1/24']}"),
-		"ports[0].devcie: unknown key" },
+	  "ports[0].devcie: unknown key" },
 	{ JP("{'name': 'p0', 'device': 'd', 'mtu': 100, 'addresses': ['10.0.0.1/24']}"),
 	  "ports[0].mtu: 100 is below 576" },
 	{ JP("{'name': 'p0', 'device': 'd', 'mtu': 9601, 'addresses': ['10.0.0.1/24']}"),
@@ -195,119 +197,120 @@ static const struct bad_case bad_cases[] = {
 	{ JP("{'name': 'p0', 'device': 'd', 'mtu': '1500', 'addresses': ['10.0.0.1/24']}"),
 	  "ports[0].mtu: expected an integer" },
 	{ JP("{'device': 'd', 'addresses': ['10.0.0.1/24']}"),
-		"ports[0].name: missing required key" },
+	  "ports[0].name: missing required key" },
 	{ JP("{'name': 'p/0', 'device': 'd', 'addresses': ['10.0.0.1/24']}"),
-		"ports[0].name: invalid name" },
+	  "ports[0].name: invalid name" },
 	{ JP(PORT0 ", {'name': 'p0', 'device': 'e', 'addresses': ['10.0.1.1/24']}"),
-		"ports[1].name: duplicate name \"p0\" (also ports[0])" },
+	  "ports[1].name: duplicate name \"p0\" (also ports[0])" },
 	{ JP("{'name': 'p0', 'addresses': ['10.0.0.1/24']}"),
-		"ports[0].device: missing required key" },
+	  "ports[0].device: missing required key" },
 	{ JP("{'name': 'p0', 'device': '', 'addresses': ['10.0.0.1/24']}"),
-		"ports[0].device: must not be empty" },
+	  "ports[0].device: must not be empty" },
 	{ JP("{'name': 'p0', 'device': 'd'}"),
-		"ports[0].addresses: missing required key (at least one address)" },
+	  "ports[0].addresses: missing required key (at least one address)" },
 	{ JP("{'name': 'p0', 'device': 'd', 'addresses': '10.0.0.1/24'}"),
-		"ports[0].addresses: expected an array, got string" },
+	  "ports[0].addresses: expected an array, got string" },
 	{ JP("{'name': 'p0', 'device': 'd', 'addresses': ['fd00::1/64']}"), NULL },
 	{ JP("{'name': 'p0', 'device': 'd', 'addresses': []}"),
-		"ports[0].addresses: at least one address is required" },
+	  "ports[0].addresses: at least one address is required" },
 	{ JP("{'name': 'p0', 'device': 'd', 'addresses': ['10.0.0.1']}"),
-		"ports[0].addresses[0]: not an address/length prefix: \"10.0.0.1\"" },
+	  "ports[0].addresses[0]: not an address/length prefix: \"10.0.0.1\"" },
 	{ JP("{'name': 'p0', 'device': 'd', 'addresses': ['10.0.0.1/33']}"),
-		"ports[0].addresses[0]: not an address/length prefix" },
+	  "ports[0].addresses[0]: not an address/length prefix" },
 	{ JP("{'name': 'p0', 'device': 'd', 'addresses': ['10.0.0.1/24', 'fd00::1/129']}"),
-		"ports[0].addresses[1]: not an address/length prefix" },
+	  "ports[0].addresses[1]: not an address/length prefix" },
 	{ JP("{'name': 'p0', 'device': 'd', 'addresses': ['10.0.0.1/24', 10]}"),
-		"ports[0].addresses[1]: expected a string, got integer" },
+	  "ports[0].addresses[1]: expected a string, got integer" },
 	{ JP("{'name': 'p0', 'device': 'd', 'addresses': ['10.0.0.1/24', '10.0.0.1/16']}"),
-		"ports[0].addresses[1]: duplicate address 10.0.0.1 (also ports[0].addresses[0])" },
+	  "ports[0].addresses[1]: duplicate address 10.0.0.1 (also ports[0].addresses[0])" },
 	{ JP(PORT0 ", {'name': 'p1', 'device': 'e', 'addresses': ['10.0.0.1/16']}"),
-		"ports[1].addresses[0]: duplicate address 10.0.0.1 (also ports[0].addresses[0])" },
+	  "ports[1].addresses[0]: duplicate address 10.0.0.1 (also ports[0].addresses[0])" },
 	{ JP("{'name': 'p0', 'device': 'd', 'addresses': ['10.0.0.1/24'], "
-		"'neighbours': [{'address': '10.0.0.2', 'mac': '02:00:00:00:00'}]}"),
-		"ports[0].neighbours[0].mac: not a MAC address" },
+	     "'neighbours': [{'address': '10.0.0.2', 'mac': '02:00:00:00:00'}]}"),
+	  "ports[0].neighbours[0].mac: not a MAC address" },
 	{ JP("{'name': 'p0', 'device': 'd', 'addresses': ['10.0.0.1/24'], "
-		"'neighbours': [{'address': '10.0.0.2', 'mac': '02-00-00-00-00-01'}]}"),
-		"ports[0].neighbours[0].mac: not a MAC address" },
+	     "'neighbours': [{'address': '10.0.0.2', 'mac': '02-00-00-00-00-01'}]}"),
+	  "ports[0].neighbours[0].mac: not a MAC address" },
 	{ JP("{'name': 'p0', 'device': 'd', 'addresses': ['10.0.0.1/24'], "
-		"'neighbours': [{'address': '10.0.0.2', 'mac': '0g:00:00:00:00:01'}]}"),
-		"ports[0].neighbours[0].mac: not a MAC address" },
+	     "'neighbours': [{'address': '10.0.0.2', 'mac': '0g:00:00:00:00:01'}]}"),
+	  "ports[0].neighbours[0].mac: not a MAC address" },
 	{ JP("{'name': 'p0', 'device': 'd', 'addresses': ['10.0.0.1/24'], "
-		"'neighbours': [{'address': '10.0.0.2'}]}"),
-		"ports[0].neighbours[0].mac: missing required key" },
+	     "'neighbours': [{'address': '10.0.0.2'}]}"),
+	  "ports[0].neighbours[0].mac: missing required key" },
 	{ JP("{'name': 'p0', 'device': 'd', 'addresses': ['10.0.0.1/24'], "
-		"'neighbours': [{'address': '10.0.0', 'mac': '02:00:00:00:00:01'}]}"),
-		"ports[0].neighbours[0].address: not an IP address: \"10.0.0\"" },
+	     "'neighbours': [{'address': '10.0.0', 'mac': '02:00:00:00:00:01'}]}"),
+	  "ports[0].neighbours[0].address: not an IP address: \"10.0.0\"" },
 	{ JP("{'name': 'p0', 'device': 'd', 'addresses': ['10.0.0.1/24'], "
-		"'neighbours': [{'address': '10.0.0.2', 'mac': '02:00:00:00:00:01'}, "
-		"{'address': '10.0.0.2', 'mac': '02:00:00:00:00:02'}]}"),
-		"ports[0].neighbours[1].address: duplicate neighbour 10.0.0.2" },
+	     "'neighbours': [{'address': '10.0.0.2', 'mac': '02:00:00:00:00:01'}, "
+	     "{'address': '10.0.0.2', 'mac': '02:00:00:00:00:02'}]}"),
+	  "ports[0].neighbours[1].address: duplicate neighbour 10.0.0.2" },
 	{ JP("{'name': 'p0', 'device': 'd', 'addresses': ['10.0.0.1/24'], "
-		"'routes': [{'prefix': '10.1.0.0/16', 'via': '10.9.9.9'}]}"),
-		"ports[0].routes[0].via: 10.9.9.9 is not inside any address prefix of port "
-		"\"p0\"" },
+	     "'routes': [{'prefix': '10.1.0.0/16', 'via': '10.9.9.9'}]}"),
+	  "ports[0].routes[0].via: 10.9.9.9 is not inside any address prefix of port "
+	  "\"p0\"" },
 	{ JP("{'name': 'p0', 'device': 'd', 'addresses': ['10.0.0.1/24', 'fd00::1/64'], "
-		"'routes': [{'prefix': '10.1.0.0/16', 'via': 'fd00::2'}]}"),
-		"ports[0].routes[0].via: fd00::2 is IPv6 but the prefix is IPv4" },
+	     "'routes': [{'prefix': '10.1.0.0/16', 'via': 'fd00::2'}]}"),
+	  "ports[0].routes[0].via: fd00::2 is IPv6 but the prefix is IPv4" },
 	{ JP("{'name': 'p0', 'device': 'd', 'addresses': ['10.0.0.1/24'], "
-		"'routes': [{'prefix': '10.1.2.3/16', 'via': '10.0.0.254'}]}"),
-		"ports[0].routes[0].prefix: \"10.1.2.3/16\" has host bits set" },
+	     "'routes': [{'prefix': '10.1.2.3/16', 'via': '10.0.0.254'}]}"),
+	  "ports[0].routes[0].prefix: \"10.1.2.3/16\" has host bits set" },
 	{ JP("{'name': 'p0', 'device': 'd', 'addresses': ['10.0.0.1/24'], "
-		"'routes': [{'prefix': '10.1.0.0/16'}]}"),
-		"ports[0].routes[0].via: missing required key" },
+	     "'routes': [{'prefix': '10.1.0.0/16'}]}"),
+	  "ports[0].routes[0].via: missing required key" },
 	{ JP("{'name': 'p0', 'device': 'd', 'addresses': ['10.0.0.1/24'], "
-		"'routes': [{'prefix': 'default', 'via': '10.0.0.254'}]}"),
-		"ports[0].routes[0].prefix: not an address/length prefix" },
+	     "'routes': [{'prefix': 'default', 'via': '10.0.0.254'}]}"),
+	  "ports[0].routes[0].prefix: not an address/length prefix" },
 	/* vips */
 	{ J("'vips': {}"), "vips: expected an array, got object" },
 	{ J("'vips': [{'address': '10.0.0.100'}]"), "vips[0].name: missing required key" },
 	{ J("'vips': [{'name': 'web', 'address': '10.0.0.100'}, "
-		"{'name': 'web', 'address': '10.0.0.101'}]"),
-		"vips[1].name: duplicate name \"web\" (also vips[0])" },
+	    "{'name': 'web', 'address': '10.0.0.101'}]"),
+	  "vips[1].name: duplicate name \"web\" (also vips[0])" },
 	{ J("'vips': [{'name': 'v'}]"), "vips[0].address: missing required key" },
 	{ J("'vips': [{'name': 'v', 'address': '10.0.0.256'}]"),
-		"vips[0].address: not an IP address" },
+	  "vips[0].address: not an IP address" },
 	{ J("'vips': [{'name': 'v', 'address': 'fd00::100'}]"), NULL },
 	{ VIP6("'port': 443, 'backends': [{'address': 'fd00:1::21'}, {'address': 'fd00:1::22'}]"),
-		NULL },
+	  NULL },
 	{ J46("'vips': [{'name': 'a', 'address': 'fd00::100', 'port': 80}, "
-		"{'name': 'b', 'address': 'FD00:0::100', 'port': 80}]"),
-		"vips[1]: duplicate (address, protocol, port) (fd00::100, tcp, 80) (also vips[0])" },
+	      "{'name': 'b', 'address': 'FD00:0::100', 'port': 80}]"),
+	  "vips[1]: duplicate (address, protocol, port) (fd00::100, tcp, 80) (also vips[0])" },
 	{ J46("'vips': [{'name': 'a', 'address': 'fd00::100', 'port': 80}, "
-		"{'name': 'b', 'address': 'fd00::100', 'protocol': 'udp', 'port': 80}, "
-		"{'name': 'c', 'address': 'fd00::100', 'port': 81}]"), NULL },
+	      "{'name': 'b', 'address': 'fd00::100', 'protocol': 'udp', 'port': 80}, "
+	      "{'name': 'c', 'address': 'fd00::100', 'port': 81}]"),
+	  NULL },
 	/* A VIP is never one of our own port addresses, whatever its prefix length. */
 	{ J("'vips': [{'name': 'v', 'address': '10.0.0.1'}]"),
-		"vips[0].address: 10.0.0.1 is the address of ports[0].addresses[0]; "
-		"a VIP must not be a port address" },
+	  "vips[0].address: 10.0.0.1 is the address of ports[0].addresses[0]; "
+	  "a VIP must not be a port address" },
 	{ JP(PORT0 ", {'name': 'p1', 'device': 'e', 'addresses': ['10.1.0.1/24', 'fd01::1/64']}],"
-		" 'vips': [{'name': 'v', 'address': '10.0.0.9'}, {'name': 'w', "
-		"'address': 'fd01::1'}"),
-		"vips[1].address: fd01::1 is the address of ports[1].addresses[1]" },
+		   " 'vips': [{'name': 'v', 'address': '10.0.0.9'}, {'name': 'w', "
+		   "'address': 'fd01::1'}"),
+	  "vips[1].address: fd01::1 is the address of ports[1].addresses[1]" },
 	{ J("'vips': [{'name': 'v', 'address': '10.0.0.2'}]"), NULL },
 	{ VIP("'protocol': 'sctp'"),
-		"vips[0].protocol: unknown value \"sctp\" (one of: tcp, udp)" },
+	  "vips[0].protocol: unknown value \"sctp\" (one of: tcp, udp)" },
 	{ VIP("'port': 65536"), "vips[0].port: 65536 is out of range 0..65535" },
 	{ VIP("'port': -1"), "vips[0].port: -1 is out of range 0..65535" },
 	{ VIP("'port': '80'"), "vips[0].port: expected an integer, got string" },
 	{ J("'vips': [{'name': 'a', 'address': '10.0.0.100', 'port': 80}, "
-		"{'name': 'b', 'address': '10.0.0.100', 'protocol': 'tcp', 'port': 80}]"),
-		"vips[1]: duplicate (address, protocol, port) (10.0.0.100, tcp, 80) "
-		"(also vips[0])" },
+	    "{'name': 'b', 'address': '10.0.0.100', 'protocol': 'tcp', 'port': 80}]"),
+	  "vips[1]: duplicate (address, protocol, port) (10.0.0.100, tcp, 80) "
+	  "(also vips[0])" },
 	{ VIP("'forwarding': 'gue'"), NULL },
 	{ VIP("'forwarding': 'l2dsr'"), NULL },
 	{ VIP("'forwarding': 'nat'"),
-		"vips[0].forwarding: unknown value \"nat\" (one of: ipip, gue, l2dsr)" },
+	  "vips[0].forwarding: unknown value \"nat\" (one of: ipip, gue, l2dsr)" },
 	{ VIP("'forwarding': 'GUE'"), "vips[0].forwarding: unknown value \"GUE\"" },
 	/* gue_port */
 	{ VIP("'forwarding': 'gue', 'gue_port': 1"), NULL },
 	{ VIP("'forwarding': 'gue', 'gue_port': 65535"), NULL },
 	{ VIP("'forwarding': 'gue', 'gue_port': 0"),
-		"vips[0].gue_port: 0 is out of range 1..65535" },
+	  "vips[0].gue_port: 0 is out of range 1..65535" },
 	{ VIP("'forwarding': 'gue', 'gue_port': 65536"),
-		"vips[0].gue_port: 65536 is out of range 1..65535" },
+	  "vips[0].gue_port: 65536 is out of range 1..65535" },
 	{ VIP("'forwarding': 'gue', 'gue_port': '5555'"),
-		"vips[0].gue_port: expected an integer, got string" },
+	  "vips[0].gue_port: expected an integer, got string" },
 	/* Allowed and ignored for the other methods, but still checked. */
 	{ VIP("'forwarding': 'ipip', 'gue_port': 6080"), NULL },
 	{ VIP("'forwarding': 'l2dsr', 'gue_port': 6080"), NULL },
@@ -319,11 +322,11 @@ static const struct bad_case bad_cases[] = {
 	{ VIP("'affinity': {'mode': 'client-ip'}"), NULL },
 	{ VIP("'affinity': {'mode': 'client-ip', 'timeout_s': 86400}"), NULL },
 	{ VIP("'affinity': {'mode': 'cookie'}"),
-		"vips[0].affinity.mode: unknown value \"cookie\" (one of: none, client-ip)" },
+	  "vips[0].affinity.mode: unknown value \"cookie\" (one of: none, client-ip)" },
 	{ VIP("'affinity': {'timeout_s': 0}"),
-		"vips[0].affinity.timeout_s: 0 is out of range 1..86400" },
+	  "vips[0].affinity.timeout_s: 0 is out of range 1..86400" },
 	{ VIP("'affinity': {'timeout_s': 86401}"),
-		"vips[0].affinity.timeout_s: 86401 is out of range" },
+	  "vips[0].affinity.timeout_s: 86401 is out of range" },
 	{ VIP("'affinity': {'timeout': 1}"), "vips[0].affinity.timeout: unknown key" },
 	{ VIP("'affinity': 'none'"), "vips[0].affinity: expected an object, got string" },
 	{ HC("'type': 'tcp'"), NULL },
@@ -333,27 +336,28 @@ static const struct bad_case bad_cases[] = {
 	{ VIP("'health': {'type': 'icmp'}"), NULL },
 	{ VIP("'health': {'type': 'external'}"), NULL },
 	{ VIP("'health': {'type': 'http'}"),
-		"vips[0].health.type: unknown value \"http\" (one of: none, tcp, icmp, external)" },
+	  "vips[0].health.type: unknown value \"http\" (one of: none, tcp, icmp, external)" },
 	/* tcp probes need a TCP port: the VIP's own, or health.port. */
 	{ VIP("'health': {'type': 'tcp'}"),
-		"vips[0].health.port: health type \"tcp\" on a VIP with port 0 (every port) "
-		"needs a port to probe" },
+	  "vips[0].health.port: health type \"tcp\" on a VIP with port 0 (every port) "
+	  "needs a port to probe" },
 	{ VIP("'health': {'type': 'tcp', 'port': 0}"),
-		"vips[0].health.port: health type \"tcp\" on a VIP with port 0" },
+	  "vips[0].health.port: health type \"tcp\" on a VIP with port 0" },
 	{ VIP("'health': {'type': 'tcp', 'port': 8080}"), NULL },
 	{ VIP("'protocol': 'udp', 'port': 53, 'health': {'type': 'tcp'}"),
-		"vips[0].health.port: health type \"tcp\" on a UDP VIP needs an explicit port" },
+	  "vips[0].health.port: health type \"tcp\" on a UDP VIP needs an explicit port" },
 	{ VIP("'protocol': 'udp', 'port': 53, 'health': {'type': 'tcp', 'port': 0}"),
-		"vips[0].health.port: health type \"tcp\" on a UDP VIP needs an explicit port" },
+	  "vips[0].health.port: health type \"tcp\" on a UDP VIP needs an explicit port" },
 	{ VIP("'protocol': 'udp', 'health': {'type': 'tcp'}"),
-		"vips[0].health.port: health type \"tcp\" on a UDP VIP" },
+	  "vips[0].health.port: health type \"tcp\" on a UDP VIP" },
 	{ VIP("'protocol': 'udp', 'port': 53, 'health': {'type': 'tcp', 'port': 53}"), NULL },
 	{ VIP("'protocol': 'udp', 'port': 53, 'health': {'type': 'icmp'}"), NULL },
 	{ VIP("'protocol': 'udp', 'health': {'type': 'icmp'}"), NULL },
 	{ HC("'port': 65535"), NULL },
 	{ HC("'port': 65536"), "vips[0].health.port: 65536 is out of range 0..65535" },
 	{ HC("'port': -1"), "vips[0].health.port: -1 is out of range 0..65535" },
-	{ HC("'type': 'tcp', 'port': '80'"), "vips[0].health.port: expected an integer, got string" },
+	{ HC("'type': 'tcp', 'port': '80'"),
+	  "vips[0].health.port: expected an integer, got string" },
 	/* timeout_ms */
 	{ HC("'timeout_ms': 10"), NULL },
 	{ HC("'timeout_ms': 9"), "vips[0].health.timeout_ms: 9 is out of range 10..60000" },
@@ -361,95 +365,96 @@ static const struct bad_case bad_cases[] = {
 	{ HC("'timeout_ms': 1.5"), "vips[0].health.timeout_ms: expected an integer, got real" },
 	{ HC("'interval_ms': 1000, 'timeout_ms': 1000"), NULL },
 	{ HC("'interval_ms': 1000, 'timeout_ms': 1001"),
-		"vips[0].health.timeout_ms: 1001 must be at most interval_ms (1000)" },
+	  "vips[0].health.timeout_ms: 1001 must be at most interval_ms (1000)" },
 	{ HC("'interval_ms': 10, 'timeout_ms': 60000"),
-		"vips[0].health.timeout_ms: 60000 must be at most interval_ms (10)" },
+	  "vips[0].health.timeout_ms: 60000 must be at most interval_ms (10)" },
 	/* The bound holds only against an interval given explicitly. */
 	{ HC("'timeout_ms': 5000"), NULL },
 	{ HC("'interval_ms': 100"), NULL },
 	{ HC("'timout_ms': 100"),
-		"vips[0].health.timout_ms: unknown key (did you mean \"timeout_ms\"?)" },
+	  "vips[0].health.timout_ms: unknown key (did you mean \"timeout_ms\"?)" },
 	{ VIP("'health': {'interval_ms': 9}"),
-		"vips[0].health.interval_ms: 9 is out of range 10..60000" },
+	  "vips[0].health.interval_ms: 9 is out of range 10..60000" },
 	{ VIP("'health': {'interval_ms': 60001}"),
-		"vips[0].health.interval_ms: 60001 is out of range" },
+	  "vips[0].health.interval_ms: 60001 is out of range" },
 	{ VIP("'health': {'rise': 0}"), "vips[0].health.rise: 0 is out of range 1..100" },
 	{ VIP("'health': {'fall': 101}"), "vips[0].health.fall: 101 is out of range 1..100" },
 	{ VIP("'backends': {}"), "vips[0].backends: expected an array, got object" },
 	{ BE("{'weight': 1}"), "vips[0].backends[0].address: missing required key" },
 	{ BE("{'address': '10.0.0.21'}, {'address': 'bogus'}"),
-		"vips[0].backends[1].address: not an IP address" },
+	  "vips[0].backends[1].address: not an IP address" },
 	/* ipip and gue: the outer header takes the backend's family, so any mix works. */
 	{ BE("{'address': 'fd00::21'}, {'address': '10.0.0.21'}"), NULL },
 	{ VIP("'forwarding': 'gue', 'backends': [{'address': 'fd00::21'}]"), NULL },
 	{ VIP6("'backends': [{'address': '10.9.0.21'}, {'address': 'fd00:9::21'}]"), NULL },
 	{ VIP6("'forwarding': 'gue', 'backends': [{'address': '10.9.0.21'}]"), NULL },
 	{ BE("{'address': 'fd00::21'}, {'address': 'fd00:0::21'}"),
-		"vips[0].backends[1].address: duplicate backend fd00::21 (also backends[0])" },
+	  "vips[0].backends[1].address: duplicate backend fd00::21 (also backends[0])" },
 	/* l2dsr: same family as the VIP, on one of the ports' own subnets. */
 	{ L2("10.0.0.100", "{'address': '10.0.0.21'}, {'address': '10.0.0.254'}"), NULL },
 	{ L2("fd00:ffff::100", "{'address': 'fd00::21'}, {'address': 'fd00::ffff'}"), NULL },
 	{ L2("10.0.0.100", "{'address': '10.0.0.21'}, {'address': '10.0.1.21'}"),
-		"vips[0].backends[1].address: l2dsr needs a backend on a port's own subnet" },
+	  "vips[0].backends[1].address: l2dsr needs a backend on a port's own subnet" },
 	{ L2("fd00:ffff::100", "{'address': 'fd00::21'}, {'address': 'fd00:1::21'}"),
-		"vips[0].backends[1].address: l2dsr needs a backend on a port's own subnet" },
+	  "vips[0].backends[1].address: l2dsr needs a backend on a port's own subnet" },
 	{ L2("10.0.0.100", "{'address': '10.0.0.21'}, {'address': 'fd00::21'}"),
-		"vips[0].backends[1].address: fd00::21 is IPv6 but the VIP is IPv4 (l2dsr" },
+	  "vips[0].backends[1].address: fd00::21 is IPv6 but the VIP is IPv4 (l2dsr" },
 	{ L2("fd00:ffff::100", "{'address': '10.0.0.21'}"),
-		"vips[0].backends[0].address: 10.0.0.21 is IPv4 but the VIP is IPv6 (l2dsr" },
+	  "vips[0].backends[0].address: 10.0.0.21 is IPv4 but the VIP is IPv6 (l2dsr" },
 	/* Any port's subnet will do, not only the first port's. */
 	{ JP(PORT0 ", {'name': 'p1', 'device': 'e', 'addresses': ['10.1.0.1/24']}],"
-		" 'vips': [{'name': 'v', 'address': '10.0.0.100', 'forwarding': 'l2dsr',"
-		" 'backends': [{'address': '10.1.0.21'}, {'address': '10.0.0.21'}]}"), NULL },
+		   " 'vips': [{'name': 'v', 'address': '10.0.0.100', 'forwarding': 'l2dsr',"
+		   " 'backends': [{'address': '10.1.0.21'}, {'address': '10.0.0.21'}]}"),
+	  NULL },
 	/* A route is not the same link: l2dsr cannot reach past the next hop. */
 	{ JP("{'name': 'p0', 'device': 'd', 'addresses': ['10.0.0.1/24'], "
-		"'routes': [{'prefix': '10.5.0.0/16', 'via': '10.0.0.254'}]}],"
-		" 'vips': [{'name': 'v', 'address': '10.0.0.100', 'forwarding': 'l2dsr',"
-		" 'backends': [{'address': '10.5.0.21'}]}"),
-		"vips[0].backends[0].address: l2dsr needs a backend on a port's own subnet" },
+	     "'routes': [{'prefix': '10.5.0.0/16', 'via': '10.0.0.254'}]}],"
+	     " 'vips': [{'name': 'v', 'address': '10.0.0.100', 'forwarding': 'l2dsr',"
+	     " 'backends': [{'address': '10.5.0.21'}]}"),
+	  "vips[0].backends[0].address: l2dsr needs a backend on a port's own subnet" },
 	{ BE("{'address': '10.0.0.21'}, {'address': '10.0.0.21'}"),
-		"vips[0].backends[1].address: duplicate backend 10.0.0.21 (also backends[0])" },
+	  "vips[0].backends[1].address: duplicate backend 10.0.0.21 (also backends[0])" },
 	{ BE("{'address': '10.0.0.21', 'weight': 1001}"),
-		"vips[0].backends[0].weight: 1001 is out of range 0..1000" },
+	  "vips[0].backends[0].weight: 1001 is out of range 0..1000" },
 	{ BE("{'address': '10.0.0.21', 'weight': -1}"),
-		"vips[0].backends[0].weight: -1 is out of range" },
+	  "vips[0].backends[0].weight: -1 is out of range" },
 	{ BE("{'address': '10.0.0.21', 'weight': 1.5}"),
-		"vips[0].backends[0].weight: expected an integer, got real" },
+	  "vips[0].backends[0].weight: expected an integer, got real" },
 	{ BE("{'address': '10.0.0.21', 'state': 'up'}"),
-		"vips[0].backends[0].state: unknown value \"up\" "
-		"(one of: active, draining, down)" },
+	  "vips[0].backends[0].state: unknown value \"up\" "
+	  "(one of: active, draining, down)" },
 	{ BE("{'address': '10.0.0.21', 'port': 80}"), "vips[0].backends[0].port: unknown key" },
 	/* cluster */
 	{ J("'cluster': {'mode': 'distributed'}"),
-		"cluster.mode: cluster mode \"distributed\" is not supported yet" },
+	  "cluster.mode: cluster mode \"distributed\" is not supported yet" },
 	{ J("'cluster': {'mode': 'mesh'}"), "cluster.mode: unknown value \"mesh\"" },
 	{ J("'cluster': {'sync_port': 0}"), "cluster.sync_port: 0 is out of range 1..65535" },
 	{ J("'cluster': {'sync_port': 65536}"), "cluster.sync_port: 65536 is out of range" },
 	{ J("'cluster': {'key': 'abcd'}"),
-		"cluster.key: expected 64 hex digits (a 32-byte key), got 4" },
+	  "cluster.key: expected 64 hex digits (a 32-byte key), got 4" },
 	{ J("'cluster': {'key': 'x" KEY64 "'}"), "cluster.key: expected 64 hex digits" },
 	{ J("'cluster': {'key': '0123456789abcdef0123456789abcdef"
-		"0123456789abcdef0123456789abcdeg'}"),
-		"cluster.key: not a hex digit at position 64" },
+	    "0123456789abcdef0123456789abcdeg'}"),
+	  "cluster.key: not a hex digit at position 64" },
 	{ J("'cluster': {'members': [{'id': 0, 'address': '10.0.0.1'}]}"),
-		"cluster.members[0].id: 0 is out of range 1..65535" },
+	  "cluster.members[0].id: 0 is out of range 1..65535" },
 	{ J("'cluster': {'members': [{'address': '10.0.0.1'}]}"),
-		"cluster.members[0].id: missing required key" },
+	  "cluster.members[0].id: missing required key" },
 	{ J("'cluster': {'members': [{'id': 1}]}"),
-		"cluster.members[0].address: missing required key" },
+	  "cluster.members[0].address: missing required key" },
 	{ J("'cluster': {'members': [{'id': 1, 'address': '10.0.0.1'}, "
-		"{'id': 1, 'address': '10.0.0.2'}]}"),
-		"cluster.members[1].id: duplicate id 1 (also members[0])" },
+	    "{'id': 1, 'address': '10.0.0.2'}]}"),
+	  "cluster.members[1].id: duplicate id 1 (also members[0])" },
 	{ J("'cluster': {'members': [{'id': 1, 'address': '10.0.0.1'}, "
-		"{'id': 2, 'address': '10.0.0.1'}]}"),
-		"cluster.members[1].address: duplicate address 10.0.0.1 (also members[0])" },
+	    "{'id': 2, 'address': '10.0.0.1'}]}"),
+	  "cluster.members[1].address: duplicate address 10.0.0.1 (also members[0])" },
 	{ J("'cluster': {'peers': []}"), "cluster.peers: unknown key" },
 	/* ha */
 	{ J("'ha': {'enabled': true}"), "ha.enabled: HA (active/standby) is not supported yet" },
 	{ J("'ha': {'enabled': 'yes'}"),
-		"ha.enabled: expected a boolean (true or false), got string" },
+	  "ha.enabled: expected a boolean (true or false), got string" },
 	{ J("'ha': {'enabled': 0}"),
-		"ha.enabled: expected a boolean (true or false), got integer" },
+	  "ha.enabled: expected a boolean (true or false), got integer" },
 	{ J("'ha': {'port': 'p9'}"), "ha.port: no port named \"p9\" in ports" },
 	{ J("'ha': {'peer': '10.0.0'}"), "ha.peer: not an IP address" },
 	{ J("'ha': {'priority': 0}"), "ha.priority: 0 is out of range 1..254" },
@@ -464,96 +469,96 @@ static const struct bad_case bad_cases[] = {
 	{ J("'ptp': {'enabled': true}"), "ptp.enabled: PTP is not supported yet" },
 	{ J("'ptp': {'domain': 128}"), "ptp.domain: 128 is out of range 0..127" },
 	{ J("'ptp': {'transport': 'udp6'}"),
-		"ptp.transport: unknown value \"udp6\" (one of: udp4, l2)" },
+	  "ptp.transport: unknown value \"udp6\" (one of: udp4, l2)" },
 	{ J("'ptp': {'timestamping': 'best'}"),
-		"ptp.timestamping: unknown value \"best\" (one of: auto, hardware, software)" },
+	  "ptp.timestamping: unknown value \"best\" (one of: auto, hardware, software)" },
 	{ J("'ptp': {'priority1': 256}"), "ptp.priority1: 256 is out of range 0..255" },
 	{ J("'ptp': {'priority2': -1}"), "ptp.priority2: -1 is out of range 0..255" },
 	{ J("'ptp': {'ports': [{'role': 'auto'}]}"), "ptp.ports[0].port: missing required key" },
 	{ PTPP("'role': 'auto'"), NULL },
 	{ J("'ptp': {'ports': [{'port': 'p7'}]}"), "ptp.ports[0].port: no port named \"p7\"" },
 	{ J("'ptp': {'ports': [{'port': 'p0'}, {'port': 'p0'}]}"),
-		"ptp.ports[1].port: duplicate port \"p0\" (also ptp.ports[0])" },
+	  "ptp.ports[1].port: duplicate port \"p0\" (also ptp.ports[0])" },
 	{ PTPP("'role': 'grandmaster'"), "ptp.ports[0].role: unknown value \"grandmaster\"" },
 	{ PTPP("'log_sync_interval': -8"),
-		"ptp.ports[0].log_sync_interval: -8 is out of range -7..4" },
+	  "ptp.ports[0].log_sync_interval: -8 is out of range -7..4" },
 	{ PTPP("'log_sync_interval': 5"),
-		"ptp.ports[0].log_sync_interval: 5 is out of range -7..4" },
+	  "ptp.ports[0].log_sync_interval: 5 is out of range -7..4" },
 	{ PTPP("'log_announce_interval': -4"),
-		"ptp.ports[0].log_announce_interval: -4 is out of range -3..4" },
+	  "ptp.ports[0].log_announce_interval: -4 is out of range -3..4" },
 	{ PTPP("'log_announce_interval': 5"),
-		"ptp.ports[0].log_announce_interval: 5 is out of range" },
+	  "ptp.ports[0].log_announce_interval: 5 is out of range" },
 	{ PTPP("'delay_asymmetry_ns': 1.5"),
-		"ptp.ports[0].delay_asymmetry_ns: expected an integer, got real" },
+	  "ptp.ports[0].delay_asymmetry_ns: expected an integer, got real" },
 	{ PTPP("'path': {'vlan': 4095}"), "ptp.ports[0].path.vlan: 4095 is out of range 0..4094" },
 	{ PTPP("'path': {'mpls': {'tx_labels': [15]}}"),
-		"ptp.ports[0].path.mpls.tx_labels[0]: 15 is out of range 16..1048575" },
+	  "ptp.ports[0].path.mpls.tx_labels[0]: 15 is out of range 16..1048575" },
 	{ PTPP("'path': {'mpls': {'rx_labels': [16, 1048576]}}"),
-		"ptp.ports[0].path.mpls.rx_labels[1]: 1048576 is out of range 16..1048575" },
+	  "ptp.ports[0].path.mpls.rx_labels[1]: 1048576 is out of range 16..1048575" },
 	{ PTPP("'path': {'mpls': {'tx_labels': [16, 17, 18, 19, 20]}}"),
-		"ptp.ports[0].path.mpls.tx_labels: too many entries (5, at most 4)" },
+	  "ptp.ports[0].path.mpls.tx_labels: too many entries (5, at most 4)" },
 	{ PTPP("'path': {'mpls': {'tx_labels': ['16']}}"),
-		"ptp.ports[0].path.mpls.tx_labels[0]: expected an integer, got string" },
+	  "ptp.ports[0].path.mpls.tx_labels[0]: expected an integer, got string" },
 	{ PTPP("'path': {'mpls': {'labels': []}}"), "ptp.ports[0].path.mpls.labels: unknown key" },
 	{ J("'ptp': {'servo': {'kp': 0}}"), "ptp.servo.kp: 0 must be greater than 0" },
 	{ J("'ptp': {'servo': {'kp': '0.7'}}"), "ptp.servo.kp: expected a number, got string" },
 	{ J("'ptp': {'servo': {'ki': -0.1}}"), "ptp.servo.ki: -0.1 must be at least 0" },
 	{ J("'ptp': {'servo': {'step_threshold_ns': -1}}"),
-		"ptp.servo.step_threshold_ns: -1 is out of" },
+	  "ptp.servo.step_threshold_ns: -1 is out of" },
 	{ J("'ptp': {'servo': {'first_step_threshold_ns': -1}}"),
-		"ptp.servo.first_step_threshold_ns: -1 is out of" },
+	  "ptp.servo.first_step_threshold_ns: -1 is out of" },
 	{ J("'ptp': {'export': {'chrony_socket': 1}}"),
-		"ptp.export.chrony_socket: expected a string, got integer" },
+	  "ptp.export.chrony_socket: expected a string, got integer" },
 	{ J("'ptp': {'export': {'shm': 0}}"), "ptp.export.shm: unknown key" },
 	/* lisp */
 	{ J("'lisp': {'enabled': true}"),
-		"lisp.enabled: the LISP map-server is not supported yet" },
+	  "lisp.enabled: the LISP map-server is not supported yet" },
 	{ J("'lisp': {'port': 'p1'}"), "lisp.port: no port named \"p1\"" },
 	{ J("'lisp': {'state_file': ''}"), "lisp.state_file: must not be empty" },
 	{ J("'lisp': {'registration_ttl_s': 0}"),
-		"lisp.registration_ttl_s: 0 is out of range 1..86400" },
+	  "lisp.registration_ttl_s: 0 is out of range 1..86400" },
 	{ J("'lisp': {'registration_ttl_s': 86401}"),
-		"lisp.registration_ttl_s: 86401 is out of range" },
+	  "lisp.registration_ttl_s: 86401 is out of range" },
 	{ J("'lisp': {'sites': [{'keys': []}]}"), "lisp.sites[0].name: missing required key" },
 	{ J("'lisp': {'sites': [{'name': 'a'}, {'name': 'a'}]}"),
-		"lisp.sites[1].name: duplicate name \"a\" (also sites[0])" },
+	  "lisp.sites[1].name: duplicate name \"a\" (also sites[0])" },
 	{ SITE("'keys': [{'id': 65536, 'algorithm': 'hmac-sha1-96', 'secret': 'k'}]"),
-		"lisp.sites[0].keys[0].id: 65536 is out of range 0..65535" },
+	  "lisp.sites[0].keys[0].id: 65536 is out of range 0..65535" },
 	{ SITE("'keys': [{'algorithm': 'hmac-sha1-96', 'secret': 'k'}]"),
-		"lisp.sites[0].keys[0].id: missing required key" },
+	  "lisp.sites[0].keys[0].id: missing required key" },
 	{ SITE("'keys': [{'id': 1, 'algorithm': 'hmac-md5', 'secret': 'k'}]"),
-		"lisp.sites[0].keys[0].algorithm: unknown value \"hmac-md5\"" },
+	  "lisp.sites[0].keys[0].algorithm: unknown value \"hmac-md5\"" },
 	{ SITE("'keys': [{'id': 1, 'secret': 'k'}]"),
-		"lisp.sites[0].keys[0].algorithm: missing required key" },
+	  "lisp.sites[0].keys[0].algorithm: missing required key" },
 	{ SITE("'keys': [{'id': 1, 'algorithm': 'hmac-sha1-96'}]"),
-		"lisp.sites[0].keys[0].secret: missing required key" },
+	  "lisp.sites[0].keys[0].secret: missing required key" },
 	{ SITE("'keys': [{'id': 1, 'algorithm': 'hmac-sha1-96', 'secret': ''}]"),
-		"lisp.sites[0].keys[0].secret: must be 1 to 64 characters, got 0" },
+	  "lisp.sites[0].keys[0].secret: must be 1 to 64 characters, got 0" },
 	{ SITE("'keys': [{'id': 1, 'algorithm': 'hmac-sha1-96', 'secret': 'x" KEY64 "'}]"),
-		"lisp.sites[0].keys[0].secret: must be 1 to 64 characters, got 65" },
+	  "lisp.sites[0].keys[0].secret: must be 1 to 64 characters, got 65" },
 	{ SITE("'keys': [{'id': 1, 'algorithm': 'hmac-sha1-96', 'secret': 'a'}, "
-		"{'id': 1, 'algorithm': 'hmac-sha256-128', 'secret': 'b'}]"),
-		"lisp.sites[0].keys[1].id: duplicate key id 1 (also keys[0])" },
+	       "{'id': 1, 'algorithm': 'hmac-sha256-128', 'secret': 'b'}]"),
+	  "lisp.sites[0].keys[1].id: duplicate key id 1 (also keys[0])" },
 	{ SITE("'eid_prefixes': [{'prefix': '10.220.0.0'}]"),
-		"lisp.sites[0].eid_prefixes[0].prefix: not an address/length prefix" },
+	  "lisp.sites[0].eid_prefixes[0].prefix: not an address/length prefix" },
 	{ SITE("'eid_prefixes': [{'prefix': '10.220.0.1/16'}]"),
-		"lisp.sites[0].eid_prefixes[0].prefix: \"10.220.0.1/16\" has host bits set" },
+	  "lisp.sites[0].eid_prefixes[0].prefix: \"10.220.0.1/16\" has host bits set" },
 	{ SITE("'eid_prefixes': [{'prefix': '10.220.0.0/16', 'accept_more_specifics': 'yes'}]"),
-		"lisp.sites[0].eid_prefixes[0].accept_more_specifics: expected a boolean" },
+	  "lisp.sites[0].eid_prefixes[0].accept_more_specifics: expected a boolean" },
 	{ SITE("'eid_prefixes': [{'prefix': '10.220.0.0/16'}, {'prefix': '10.220.0.0/16'}]"),
-		"lisp.sites[0].eid_prefixes[1].prefix: duplicate prefix 10.220.0.0/16" },
+	  "lisp.sites[0].eid_prefixes[1].prefix: duplicate prefix 10.220.0.0/16" },
 	/* control, log */
 	{ J("'control': {'socket': ''}"), "control.socket: must not be empty" },
 	{ J("'control': {'socket': 5}"), "control.socket: expected a string, got integer" },
 	{ J("'control': {'path': '/x'}"), "control.path: unknown key" },
 	{ J("'log': {'level': 'loud'}"),
-		"log.level: unknown value \"loud\" (one of: emerg, alert, crit, "
-		"error, warning, notice, info, debug)" },
+	  "log.level: unknown value \"loud\" (one of: emerg, alert, crit, "
+	  "error, warning, notice, info, debug)" },
 	{ J("'log': {'level': 'INFO'}"), "log.level: unknown value \"INFO\"" },
 	/* Values are echoed safely: control bytes masked, long ones cut. */
 	{ J("'log': {'level': 'in\\nfo'}"), "log.level: unknown value \"in?fo\"" },
 	{ J("'log': {'level': '0123456789012345678901234567890123456789012345678'}"),
-		"log.level: unknown value \"012345678901234567890123456789012345678901234567...\"" },
+	  "log.level: unknown value \"012345678901234567890123456789012345678901234567...\"" },
 };
 
 START_TEST(test_bad_case)
@@ -570,55 +575,58 @@ START_TEST(test_bad_case)
 	}
 	ck_assert_msg(c == NULL, "case %d loaded, expected \"%s\"", _i, bc->expect);
 	ck_assert_msg(has_error(&e, bc->expect), "case %d: no error contains \"%s\"; got:%s", _i,
-		bc->expect, joined(&e));
+		      bc->expect, joined(&e));
 }
 END_TEST
 
 /* The same rules, and syntax errors, through the libconfig front end. */
-#define LC_BASE "instance = { name = \"t\"; };\n" \
+#define LC_BASE                           \
+	"instance = { name = \"t\"; };\n" \
 	"ports = ( { name = \"p0\"; device = \"d\"; addresses = [ \"10.0.0.1/24\" ]; } );\n"
 
 static const struct bad_case lc_cases[] = {
 	{ "instance = { name = \"t\"; };\nports = ( { name = \"p0\"; devcie = \"d\"; "
-		"addresses = [ \"10.0.0.1/24\" ]; } );\n", "ports[0].devcie: unknown key" },
+	  "addresses = [ \"10.0.0.1/24\" ]; } );\n",
+	  "ports[0].devcie: unknown key" },
 	{ LC_BASE "dataplane = { workers = 2.0; };\n",
-		"dataplane.workers: expected an integer, got real" },
+	  "dataplane.workers: expected an integer, got real" },
 	{ LC_BASE "dataplane = { workers = \"2\"; };\n",
-		"dataplane.workers: expected an integer, got string" },
+	  "dataplane.workers: expected an integer, got string" },
 	{ LC_BASE "dataplane = { workers = 4294967296L; };\n",
-		"dataplane.workers: 4294967296 is out of range 1..64" },
+	  "dataplane.workers: 4294967296 is out of range 1..64" },
 	/* Without L libconfig 1.5 would read 4294967297 as 1: it must not. */
 	{ LC_BASE "dataplane = { workers = 4294967297; };\n",
-		"dataplane.workers: 4294967297 is out of range 1..64" },
+	  "dataplane.workers: 4294967297 is out of range 1..64" },
 	{ LC_BASE "dataplane = { workers = 0x100000001; };\n",
-		"dataplane.workers: 4294967297 is out of range 1..64" },
+	  "dataplane.workers: 4294967297 is out of range 1..64" },
 	{ LC_BASE "dataplane = { workers = -4294967295; };\n",
-		"dataplane.workers: -4294967295 is out of range 1..64" },
+	  "dataplane.workers: -4294967295 is out of range 1..64" },
 	{ LC_BASE "\n/* 1 */ dataplane = { workers = 9223372036854775808; };\n",
-		"<string>:4: integer does not fit 64 bits" },
+	  "<string>:4: integer does not fit 64 bits" },
 	{ LC_BASE "ha = { enabled = 1; };\n",
-		"ha.enabled: expected a boolean (true or false), got integer" },
+	  "ha.enabled: expected a boolean (true or false), got integer" },
 	{ LC_BASE "eal = ( \"-l\", 1 );\n", "eal[1]: expected a string, got integer" },
 	{ LC_BASE "vips = ( { name = \"v\"; address = \"10.0.0.9\";\n"
-		"  backends = ( { address = \"10.0.0.300\"; } ); } );\n",
-		"vips[0].backends[0].address: not an IP address" },
+		  "  backends = ( { address = \"10.0.0.300\"; } ); } );\n",
+	  "vips[0].backends[0].address: not an IP address" },
 	{ LC_BASE "vips = ( { name = \"v\"; address = \"10.0.0.9\"; forwarding = \"gue\";\n"
-		"  gue_port = 0x10000; } );\n", "vips[0].gue_port: 65536 is out of range 1..65535" },
+		  "  gue_port = 0x10000; } );\n",
+	  "vips[0].gue_port: 65536 is out of range 1..65535" },
 	{ LC_BASE "vips = ( { name = \"v\"; address = \"10.0.0.9\"; forwarding = \"l2dsr\";\n"
-		"  backends = ( { address = \"10.0.9.2\"; } ); } );\n",
-		"vips[0].backends[0].address: l2dsr needs a backend on a port's own subnet" },
+		  "  backends = ( { address = \"10.0.9.2\"; } ); } );\n",
+	  "vips[0].backends[0].address: l2dsr needs a backend on a port's own subnet" },
 	{ LC_BASE "vips = ( { name = \"v\"; address = \"10.0.0.9\"; protocol = \"udp\";\n"
-		"  health = { type = \"tcp\"; }; } );\n",
-		"vips[0].health.port: health type \"tcp\" on a UDP VIP" },
+		  "  health = { type = \"tcp\"; }; } );\n",
+	  "vips[0].health.port: health type \"tcp\" on a UDP VIP" },
 	{ LC_BASE "dataplane = { timeouts = { udp_s = 86401; }; };\n",
-		"dataplane.timeouts.udp_s: 86401 is out of range 1..86400" },
+	  "dataplane.timeouts.udp_s: 86401 is out of range 1..86400" },
 	{ "instance = { name = \"t\"; };\n\nports = ( { name = ; } );\n",
-		"<string>:3: syntax error" },
+	  "<string>:3: syntax error" },
 	{ LC_BASE "eal = [ \"-l\", 1 ];\n", "<string>:3: mismatched element type in array" },
 	{ "instance = { name = \"t\"; };\ninstance = { name = \"u\"; };\n",
-		"<string>:2: duplicate setting name" },
+	  "<string>:2: duplicate setting name" },
 	{ "instance = { name = \"t\"; };\n  @include \"/etc/passwd\"\n",
-		"<string>:2: @include is not supported" },
+	  "<string>:2: @include is not supported" },
 	{ "instance = { name = \"t\"; };\nx = \"a\0b\";\n", "<string>:2: NUL byte" },
 };
 
@@ -635,14 +643,15 @@ START_TEST(test_lc_case)
 	c = cfg_load_libconfig(bc->text, len, &e);
 	ck_assert_msg(c == NULL, "case %d loaded, expected \"%s\"", _i, bc->expect);
 	ck_assert_msg(has_error(&e, bc->expect), "case %d: no error contains \"%s\"; got:%s", _i,
-		bc->expect, joined(&e));
+		      bc->expect, joined(&e));
 }
 END_TEST
 
 /* A libconfig file ending in a comment with no newline is fine (libconfig 1.5 trips on it). */
 START_TEST(test_lc_trailing_comment)
 {
-	static const char text[] = "instance = { name = \"t\"; };\n"
+	static const char text[] =
+		"instance = { name = \"t\"; };\n"
 		"ports = ( { name = \"p0\"; device = \"d\"; addresses = [ \"10.0.0.1/24\" ]; } );\n"
 		"# the end";
 	struct cfg_errors e;
@@ -656,13 +665,13 @@ END_TEST
 /* Integers are 64-bit in .cfg as in JSON, whatever libconfig does with 32 bits. */
 START_TEST(test_lc_integers)
 {
-	static const char text[] = LC_BASE
-		"ptp = { ports = ( { port = \"p0\"; delay_asymmetry_ns = 0x80000000; } );\n"
-		"  servo = { step_threshold_ns = -0;\n"
-		"    first_step_threshold_ns = 9223372036854775807;\n"
-		"    kp = 1.5e0; ki = .25; }; };\n"
-		"# 4294967297 in a comment, \"4294967297\" /* and 99999999999 */\n"
-		"control = { socket = \"/run/4294967297.sock\"; };\n";
+	static const char text[] =
+		LC_BASE "ptp = { ports = ( { port = \"p0\"; delay_asymmetry_ns = 0x80000000; } );\n"
+			"  servo = { step_threshold_ns = -0;\n"
+			"    first_step_threshold_ns = 9223372036854775807;\n"
+			"    kp = 1.5e0; ki = .25; }; };\n"
+			"# 4294967297 in a comment, \"4294967297\" /* and 99999999999 */\n"
+			"control = { socket = \"/run/4294967297.sock\"; };\n";
 	struct cfg_errors e;
 	struct cfg *c = load_lc(text, &e);
 
@@ -693,7 +702,7 @@ START_TEST(test_examples_load)
 	while ((de = readdir(d)) != NULL) {
 		len = strlen(de->d_name);
 		if (!((len > 5 && strcmp(de->d_name + len - 5, ".json") == 0) ||
-				(len > 4 && strcmp(de->d_name + len - 4, ".cfg") == 0)))
+		      (len > 4 && strcmp(de->d_name + len - 4, ".cfg") == 0)))
 			continue;
 		snprintf(path, sizeof(path), "%s/config/%s", EQX_SOURCE_ROOT, de->d_name);
 		c = cfg_load_file(path, &e);
@@ -748,7 +757,8 @@ START_TEST(test_defaults)
 	struct cfg_errors e;
 	struct cfg *c;
 
-	c = load_sq("{'instance': {'name': 'lb-a'}, 'dataplane': {'workers': 3}, " PORTS ", "
+	c = load_sq(
+		"{'instance': {'name': 'lb-a'}, 'dataplane': {'workers': 3}, " PORTS ", "
 		"'vips': [{'name': 'v', 'address': '10.0.0.100',"
 		" 'backends': [{'address': '10.0.0.5'}]}], "
 		"'ptp': {'ports': [{'port': 'p0'}]}, "
@@ -1033,7 +1043,8 @@ START_TEST(test_timeouts)
 	cfg_free(c);
 
 	c = load_sq(J("'dataplane': {'timeouts': {'tcp_syn_s': 3, 'tcp_established_s': 4,"
-		" 'tcp_closing_s': 5, 'udp_s': 6}}"), &e);
+		      " 'tcp_closing_s': 5, 'udp_s': 6}}"),
+		    &e);
 	ASSERT_LOADED(c, e);
 	ck_assert_uint_eq(c->dataplane.timeouts.tcp_syn_s, 3);
 	ck_assert_uint_eq(c->dataplane.timeouts.tcp_established_s, 4);
@@ -1067,10 +1078,11 @@ assert_health(const char *health, uint32_t interval_ms, uint32_t timeout_ms, uin
 	c = load_sq(text, &e);
 	ck_assert_msg(c != NULL && e.n == 0, "%s:%s", health, joined(&e));
 	ck_assert_msg(c->vips[0].health.interval_ms == interval_ms &&
-		c->vips[0].health.timeout_ms == timeout_ms && c->vips[0].health.port == port,
-		"%s: interval_ms %u timeout_ms %u port %u", health,
-		c->vips[0].health.interval_ms, c->vips[0].health.timeout_ms,
-		c->vips[0].health.port);
+			      c->vips[0].health.timeout_ms == timeout_ms &&
+			      c->vips[0].health.port == port,
+		      "%s: interval_ms %u timeout_ms %u port %u", health,
+		      c->vips[0].health.interval_ms, c->vips[0].health.timeout_ms,
+		      c->vips[0].health.port);
 	cfg_free(c);
 }
 
@@ -1103,15 +1115,19 @@ START_TEST(test_forwarding_models)
 	char buf[64];
 
 	c = load_sq(J46("'vips': ["
-		"{'name': 'g', 'address': 'fd00:ffff::1', 'port': 443, 'forwarding': 'gue',"
-		" 'gue_port': 6080, 'affinity': {'mode': 'client-ip', 'timeout_s': 60},"
-		" 'health': {'type': 'tcp', 'port': 8443, 'interval_ms': 2000, 'timeout_ms': 500,"
-		"  'rise': 3, 'fall': 4},"
-		" 'backends': [{'address': '10.9.0.1'}, {'address': 'fd00:9::1', 'state': 'draining'}]},"
-		"{'name': 'l', 'address': '10.0.0.100', 'protocol': 'udp', 'forwarding': 'l2dsr',"
-		" 'health': {'type': 'icmp'}, 'backends': [{'address': '10.0.0.50'}]},"
-		"{'name': 'x', 'address': '10.0.0.101', 'health': {'type': 'external'},"
-		" 'backends': [{'address': 'fd00:9::2', 'state': 'down'}]}]"), &e);
+			"{'name': 'g', 'address': 'fd00:ffff::1', 'port': 443, 'forwarding': 'gue',"
+			" 'gue_port': 6080, 'affinity': {'mode': 'client-ip', 'timeout_s': 60},"
+			" 'health': {'type': 'tcp', 'port': 8443, 'interval_ms': 2000, "
+			"'timeout_ms': 500,"
+			"  'rise': 3, 'fall': 4},"
+			" 'backends': [{'address': '10.9.0.1'}, {'address': 'fd00:9::1', 'state': "
+			"'draining'}]},"
+			"{'name': 'l', 'address': '10.0.0.100', 'protocol': 'udp', 'forwarding': "
+			"'l2dsr',"
+			" 'health': {'type': 'icmp'}, 'backends': [{'address': '10.0.0.50'}]},"
+			"{'name': 'x', 'address': '10.0.0.101', 'health': {'type': 'external'},"
+			" 'backends': [{'address': 'fd00:9::2', 'state': 'down'}]}]"),
+		    &e);
 	ASSERT_LOADED(c, e);
 	ck_assert_uint_eq(c->n_vips, 3);
 
@@ -1149,23 +1165,24 @@ END_TEST
 /* One mistake, one error: the new cross-checks do not pile onto a bad value. */
 static const struct bad_case single_error_cases[] = {
 	{ VIP("'port': 'x', 'health': {'type': 'tcp'}"),
-		"vips[0].port: expected an integer, got string" },
+	  "vips[0].port: expected an integer, got string" },
 	{ VIP("'protocol': 'sctp', 'port': 53, 'health': {'type': 'tcp'}"),
-		"vips[0].protocol: unknown value \"sctp\"" },
+	  "vips[0].protocol: unknown value \"sctp\"" },
 	{ VIP("'health': {'type': 'tcp', 'port': 'x'}"),
-		"vips[0].health.port: expected an integer, got string" },
+	  "vips[0].health.port: expected an integer, got string" },
 	{ HC("'interval_ms': 5, 'timeout_ms': 2000"),
-		"vips[0].health.interval_ms: 5 is out of range" },
-	{ HC("'interval_ms': 500, 'timeout_ms': 5"), "vips[0].health.timeout_ms: 5 is out of range" },
+	  "vips[0].health.interval_ms: 5 is out of range" },
+	{ HC("'interval_ms': 500, 'timeout_ms': 5"),
+	  "vips[0].health.timeout_ms: 5 is out of range" },
 	{ L2("10.0.0.100", "{'address': 'fd09::21'}"),
-		"vips[0].backends[0].address: fd09::21 is IPv6 but the VIP is IPv4" },
+	  "vips[0].backends[0].address: fd09::21 is IPv6 but the VIP is IPv4" },
 	{ JP("{'name': 'p0', 'device': 'd', 'addresses': ['x']}"),
-		"ports[0].addresses[0]: not an address/length prefix" },
+	  "ports[0].addresses[0]: not an address/length prefix" },
 	{ J("'vips': [{'name': 'v', 'address': '10.0.0.1', 'forwarding': 'l2dsr',"
-		" 'backends': [{'address': '10.0.0.2'}]}]"),
-		"vips[0].address: 10.0.0.1 is the address of ports[0].addresses[0]" },
+	    " 'backends': [{'address': '10.0.0.2'}]}]"),
+	  "vips[0].address: 10.0.0.1 is the address of ports[0].addresses[0]" },
 	{ VIP("'forwarding': 'nat', 'backends': [{'address': '10.9.0.1'}, {'address': 'fd00::1'}]"),
-		"vips[0].forwarding: unknown value \"nat\"" },
+	  "vips[0].forwarding: unknown value \"nat\"" },
 };
 
 START_TEST(test_single_error)
@@ -1176,7 +1193,7 @@ START_TEST(test_single_error)
 
 	ck_assert_msg(c == NULL, "case %d loaded, expected \"%s\"", _i, bc->expect);
 	ck_assert_msg(e.n == 1 && has_error(&e, bc->expect),
-		"case %d: expected only \"%s\"; got %u:%s", _i, bc->expect, e.n, joined(&e));
+		      "case %d: expected only \"%s\"; got %u:%s", _i, bc->expect, e.n, joined(&e));
 }
 END_TEST
 
@@ -1189,10 +1206,10 @@ keys_of(const json_t *o, char *buf, size_t len)
 	size_t n = 0;
 
 	buf[0] = '\0';
-	json_object_foreach((json_t *)o, key, val) {
+	json_object_foreach ((json_t *)o, key, val) {
 		(void)val;
 		n += (size_t)snprintf(buf + n, n < len ? len - n : 0, "%s%s", n > 0 ? " " : "",
-			key);
+				      key);
 	}
 }
 
@@ -1206,7 +1223,8 @@ START_TEST(test_dump_order)
 	char *dump, keys[512];
 
 	c = load_sq(VIP("'forwarding': 'gue', 'port': 80,"
-		" 'health': {'type': 'tcp', 'interval_ms': 500}"), &e);
+			" 'health': {'type': 'tcp', 'interval_ms': 500}"),
+		    &e);
 	ASSERT_LOADED(c, e);
 	dump = cfg_dump(c);
 	ck_assert_ptr_nonnull(dump);
@@ -1221,16 +1239,19 @@ START_TEST(test_dump_order)
 	vip = json_array_get(json_object_get(root, "vips"), 0);
 	keys_of(vip, keys, sizeof(keys));
 	ck_assert_str_eq(keys, "name address protocol port forwarding gue_port table_size "
-		"affinity health backends");
+			       "affinity health backends");
 	keys_of(json_object_get(vip, "health"), keys, sizeof(keys));
 	ck_assert_str_eq(keys, "type interval_ms rise fall port timeout_ms");
 
 	ck_assert_int_eq(json_integer_value(json_object_get(vip, "gue_port")), 5555);
 	ck_assert_str_eq(json_string_value(json_object_get(vip, "forwarding")), "gue");
-	ck_assert_int_eq(json_integer_value(json_object_get(json_object_get(vip, "health"),
-		"timeout_ms")), 500);
-	ck_assert_int_eq(json_integer_value(json_object_get(json_object_get(json_object_get(
-		root, "dataplane"), "timeouts"), "udp_s")), 30);
+	ck_assert_int_eq(
+		json_integer_value(json_object_get(json_object_get(vip, "health"), "timeout_ms")),
+		500);
+	ck_assert_int_eq(
+		json_integer_value(json_object_get(
+			json_object_get(json_object_get(root, "dataplane"), "timeouts"), "udp_s")),
+		30);
 	json_decref(root);
 
 	/* The dump loads back to the same model. */
@@ -1257,10 +1278,11 @@ START_TEST(test_many_errors)
 	struct cfg *c;
 
 	c = load_sq("{'instance': {'name': 'bad name'},"
-		" 'dataplane': {'workers': '4', 'mbufs': 1},"
-		" 'ports': [{'name': 'p0', 'devcie': 'd', 'addresses': ['10.0.0.1/24']}],"
-		" 'vips': [{'name': 'v', 'address': '10.0.0.100', 'table_size': 65536}],"
-		" 'log': {'level': 'loud'}}", &e);
+		    " 'dataplane': {'workers': '4', 'mbufs': 1},"
+		    " 'ports': [{'name': 'p0', 'devcie': 'd', 'addresses': ['10.0.0.1/24']}],"
+		    " 'vips': [{'name': 'v', 'address': '10.0.0.100', 'table_size': 65536}],"
+		    " 'log': {'level': 'loud'}}",
+		    &e);
 	ck_assert_ptr_null(c);
 	ck_assert_msg(e.n == 7, "expected 7 errors, got %u:%s", e.n, joined(&e));
 	ck_assert(has_error(&e, "instance.name: invalid name"));
@@ -1285,7 +1307,7 @@ START_TEST(test_error_overflow)
 	text = malloc(cap);
 	ck_assert_ptr_nonnull(text);
 	p = text + sprintf(text, "{'instance': {'name': 't'}, " PORTS ", 'vips': [{'name': 'v', "
-		"'address': '10.0.0.100', 'backends': [");
+				 "'address': '10.0.0.100', 'backends': [");
 	for (i = 0; i < 100; i++)
 		p += sprintf(p, "%s{'address': 'x%d'}", i > 0 ? ", " : "", i);
 	sprintf(p, "]}]}");
@@ -1295,7 +1317,7 @@ START_TEST(test_error_overflow)
 	ck_assert_uint_eq(e.n, 100);
 	ck_assert_str_eq(e.msg[0], "vips[0].backends[0].address: not an IP address: \"x0\"");
 	ck_assert_str_eq(e.msg[CFG_MAX_ERRORS - 1],
-		"vips[0].backends[63].address: not an IP address: \"x63\"");
+			 "vips[0].backends[63].address: not an IP address: \"x63\"");
 }
 END_TEST
 
@@ -1337,41 +1359,45 @@ assert_list_error(const char *head, const char *fmt, int n, const char *tail, co
 	}
 	ck_assert_ptr_null(c);
 	ck_assert_msg(has_error(&e, expect), "no error contains \"%s\"; got:%s", expect,
-		joined(&e));
+		      joined(&e));
 }
 
 START_TEST(test_limits)
 {
 	/* eal: at most CFG_MAX_EAL_ARGS */
 	assert_list_error("{" INST ", " PORTS ", 'eal': [", "'a%d.%d'", CFG_MAX_EAL_ARGS, "]}",
-		NULL);
+			  NULL);
 	assert_list_error("{" INST ", " PORTS ", 'eal': [", "'a%d.%d'", CFG_MAX_EAL_ARGS + 1, "]}",
-		"eal: too many entries (65, at most 64)");
+			  "eal: too many entries (65, at most 64)");
 	/* ports: at most CFG_MAX_PORTS */
 	assert_list_error("{" INST ", 'ports': [",
-		"{'name': 'p%d_%d', 'device': 'd', 'addresses': ['10.1.%d.1/24']}", 0, "]}",
-		"ports: at least one port is required");
+			  "{'name': 'p%d_%d', 'device': 'd', 'addresses': ['10.1.%d.1/24']}", 0,
+			  "]}", "ports: at least one port is required");
 	assert_list_error("{" INST ", 'ports': [",
-		"{'name': 'p%d_%d', 'device': 'd', 'addresses': ['10.0.%d.1/24']}",
-		CFG_MAX_PORTS + 1, "]}", "ports: too many entries (17, at most 16)");
+			  "{'name': 'p%d_%d', 'device': 'd', 'addresses': ['10.0.%d.1/24']}",
+			  CFG_MAX_PORTS + 1, "]}", "ports: too many entries (17, at most 16)");
 	/* addresses per port */
 	assert_list_error("{" INST ", 'ports': [{'name': 'p0', 'device': 'd', 'addresses': [",
-		"'10.%d.%d.1/24'", CFG_MAX_ADDRS, "]}]}", NULL);
+			  "'10.%d.%d.1/24'", CFG_MAX_ADDRS, "]}]}", NULL);
 	assert_list_error("{" INST ", 'ports': [{'name': 'p0', 'device': 'd', 'addresses': [",
-		"'10.%d.%d.1/24'", CFG_MAX_ADDRS + 1, "]}]}",
-		"ports[0].addresses: too many entries (17, at most 16)");
+			  "'10.%d.%d.1/24'", CFG_MAX_ADDRS + 1, "]}]}",
+			  "ports[0].addresses: too many entries (17, at most 16)");
 	/* backends per VIP, and the table must be larger than them */
 	assert_list_error("{" INST ", " PORTS ", 'vips': [{'name': 'v', 'address': '10.0.0.100', "
-		"'backends': [", "{'address': '10.1.%d.%d'}", CFG_MAX_BACKENDS, "]}]}", NULL);
+			  "'backends': [",
+			  "{'address': '10.1.%d.%d'}", CFG_MAX_BACKENDS, "]}]}", NULL);
 	assert_list_error("{" INST ", " PORTS ", 'vips': [{'name': 'v', 'address': '10.0.0.100', "
-		"'backends': [", "{'address': '10.1.%d.%d'}", CFG_MAX_BACKENDS + 1, "]}]}",
-		"vips[0].backends: too many entries (1025, at most 1024)");
-	assert_list_error("{" INST ", " PORTS ", 'vips': [{'name': 'v', 'address': '10.0.0.100', "
-		"'table_size': 1021, 'backends': [", "{'address': '10.1.%d.%d'}", 1021, "]}]}",
+			  "'backends': [",
+			  "{'address': '10.1.%d.%d'}", CFG_MAX_BACKENDS + 1, "]}]}",
+			  "vips[0].backends: too many entries (1025, at most 1024)");
+	assert_list_error(
+		"{" INST ", " PORTS ", 'vips': [{'name': 'v', 'address': '10.0.0.100', "
+		"'table_size': 1021, 'backends': [",
+		"{'address': '10.1.%d.%d'}", 1021, "]}]}",
 		"vips[0].table_size: 1021 must be larger than the number of backends (1021)");
 	assert_list_error("{" INST ", " PORTS ", 'vips': [{'name': 'v', 'address': '10.0.0.100', "
-		"'table_size': 1021, 'backends': [", "{'address': '10.1.%d.%d'}", 1020, "]}]}",
-		NULL);
+			  "'table_size': 1021, 'backends': [",
+			  "{'address': '10.1.%d.%d'}", 1020, "]}]}", NULL);
 }
 END_TEST
 
@@ -1392,20 +1418,24 @@ START_TEST(test_string_lengths)
 
 	memset(big, 'd', CFG_DEVICE_MAX - 1);
 	big[CFG_DEVICE_MAX - 1] = '\0';
-	snprintf(text, sizeof(text), JP("{'name': 'p0', 'device': '%s', "
-		"'addresses': ['10.0.0.1/24']}"), big);
+	snprintf(text, sizeof(text),
+		 JP("{'name': 'p0', 'device': '%s', "
+		    "'addresses': ['10.0.0.1/24']}"),
+		 big);
 	c = load_sq(text, &e);
 	ASSERT_LOADED(c, e);
 	cfg_free(c);
 
 	big[CFG_DEVICE_MAX - 1] = 'd';
 	big[CFG_DEVICE_MAX] = '\0';
-	snprintf(text, sizeof(text), JP("{'name': 'p0', 'device': '%s', "
-		"'addresses': ['10.0.0.1/24']}"), big);
+	snprintf(text, sizeof(text),
+		 JP("{'name': 'p0', 'device': '%s', "
+		    "'addresses': ['10.0.0.1/24']}"),
+		 big);
 	c = load_sq(text, &e);
 	ck_assert_ptr_null(c);
 	ck_assert_msg(has_error(&e, "ports[0].device: too long (256 bytes, at most 255)"), "%s",
-		joined(&e));
+		      joined(&e));
 
 	memset(big, 's', CFG_PATH_MAX);
 	big[0] = '/';
@@ -1414,7 +1444,7 @@ START_TEST(test_string_lengths)
 	c = load_sq(text, &e);
 	ck_assert_ptr_null(c);
 	ck_assert_msg(has_error(&e, "control.socket: too long (256 bytes, at most 255)"), "%s",
-		joined(&e));
+		      joined(&e));
 }
 END_TEST
 
@@ -1438,7 +1468,8 @@ START_TEST(test_file_syntax_errors)
 	ck_assert_ptr_null(c);
 	ck_assert_uint_eq(e.n, 1);
 	ck_assert_msg(strncmp(e.msg[0], path, strlen(path)) == 0 &&
-		strncmp(e.msg[0] + strlen(path), ":3: ", 4) == 0, "%s", e.msg[0]);
+			      strncmp(e.msg[0] + strlen(path), ":3: ", 4) == 0,
+		      "%s", e.msg[0]);
 	unlink(path);
 
 	/* .cfg means libconfig, even when the text would be valid JSON. */
@@ -1451,7 +1482,8 @@ START_TEST(test_file_syntax_errors)
 	ck_assert_ptr_null(c);
 	ck_assert_uint_eq(e.n, 1);
 	ck_assert_msg(strncmp(e.msg[0], path, strlen(path)) == 0 &&
-		strncmp(e.msg[0] + strlen(path), ":3: ", 4) == 0, "%s", e.msg[0]);
+			      strncmp(e.msg[0] + strlen(path), ":3: ", 4) == 0,
+		      "%s", e.msg[0]);
 	unlink(path);
 
 	snprintf(path, sizeof(path), "%s/missing.json", dir);
@@ -1602,7 +1634,7 @@ config_suite(void)
 	tcase_add_test(tc, test_health_timeout);
 	tcase_add_test(tc, test_forwarding_models);
 	tcase_add_loop_test(tc, test_single_error, 0,
-		(int)(sizeof(single_error_cases) / sizeof(single_error_cases[0])));
+			    (int)(sizeof(single_error_cases) / sizeof(single_error_cases[0])));
 	tcase_add_test(tc, test_many_errors);
 	tcase_add_test(tc, test_error_overflow);
 	tcase_add_test(tc, test_limits);

@@ -22,7 +22,10 @@
 #define F_ACK 0x10
 
 static const struct flow_timeouts timeouts = {
-	.syn = 5, .established = 300, .closing = 10, .udp = 30,
+	.syn = 5,
+	.established = 300,
+	.closing = 10,
+	.udp = 30,
 };
 
 /* Deterministic keys: the test must not depend on the run. */
@@ -207,7 +210,7 @@ START_TEST(test_insert_lookup_delete)
 	ck_assert_ptr_null(lookup(t, &k4, 101));
 	ck_assert_ptr_eq(lookup(t, &k6, 101), e6);
 	ck_assert_uint_eq(flow_table_count(t), 1);
-	flow_delete(t, e4);	/* twice is harmless */
+	flow_delete(t, e4); /* twice is harmless */
 	ck_assert_uint_eq(flow_table_count(t), 1);
 	flow_delete(t, e6);
 	ck_assert_ptr_null(lookup(t, &k6, 101));
@@ -330,7 +333,8 @@ START_TEST(test_hash_spread)
 	s = chi2_per_df(1000000, KEYS_SEQUENTIAL);
 	a = chi2_per_df(1000000, KEYS_ADDR4);
 	printf("flow_hash chi2/df over 2^16 bins, 1M keys: random %.4f, sequential %.4f, "
-	       "addresses %.4f\n", r, s, a);
+	       "addresses %.4f\n",
+	       r, s, a);
 	/* sqrt(2 / 65535) = 0.0055: these bounds are over 5 sigma. */
 	ck_assert_double_ge(r, 0.97);
 	ck_assert_double_le(r, 1.03);
@@ -383,8 +387,8 @@ START_TEST(test_hash_avalanche)
 		h += flow_hash(&k);
 	}
 	ns = (now_ns() - ns) / 1e7;
-	printf("flow_hash avalanche: mean flip %.4f, worst bias %.4f; %.2f ns/hash (%u)\n",
-	       mean, worst, ns, h & 1);
+	printf("flow_hash avalanche: mean flip %.4f, worst bias %.4f; %.2f ns/hash (%u)\n", mean,
+	       worst, ns, h & 1);
 }
 END_TEST
 
@@ -625,8 +629,8 @@ START_TEST(test_syn_flood_spares_established)
 		if (live[i])
 			ck_assert_ptr_nonnull(lookup(t, &keys[i], 160));
 	}
-	printf("SYN flood: %u SYNs, %u took a free slot, %llu refused, 0 evicted\n",
-	       FLOOD, n_new, (unsigned long long)(st->full - full));
+	printf("SYN flood: %u SYNs, %u took a free slot, %llu refused, 0 evicted\n", FLOOD, n_new,
+	       (unsigned long long)(st->full - full));
 	free(live);
 	free(keys);
 	free(mem);
@@ -636,7 +640,10 @@ END_TEST
 START_TEST(test_syn_flood_evicts_oldest_syn)
 {
 	static const struct flow_timeouts slow = {
-		.syn = 1000, .established = 1000, .closing = 1000, .udp = 1000,
+		.syn = 1000,
+		.established = 1000,
+		.closing = 1000,
+		.udp = 1000,
 	};
 	const struct flow_stats *st;
 	struct flow_key k[24];
@@ -733,7 +740,7 @@ struct release_log {
 	uint32_t calls;
 	uint32_t last_backend;
 	uint32_t n_ids;
-	uint8_t *times;		/* per id, when not NULL */
+	uint8_t *times; /* per id, when not NULL */
 	bool not_intact;
 };
 
@@ -755,7 +762,10 @@ record_release(const struct flow_entry *e, void *arg)
 START_TEST(test_release_paths)
 {
 	static const struct flow_timeouts slow = {
-		.syn = 1000, .established = 1000, .closing = 1000, .udp = 1000,
+		.syn = 1000,
+		.established = 1000,
+		.closing = 1000,
+		.udp = 1000,
 	};
 	uint8_t times[64] = { 0 };
 	struct release_log log = { .n_ids = 64, .times = times };
@@ -815,7 +825,7 @@ START_TEST(test_release_paths)
 	ck_assert_uint_eq(flow_flush(t, 6), 1);
 	ck_assert_uint_eq(log.calls, 7);
 	ck_assert_uint_eq(log.last_backend, 6);
-	ck_assert_uint_eq(flow_flush(t, UINT32_MAX), 3);	/* 5, 8, 9 */
+	ck_assert_uint_eq(flow_flush(t, UINT32_MAX), 3); /* 5, 8, 9 */
 	ck_assert_uint_eq(log.calls, 10);
 	for (i = 0; i < 10; i++)
 		ck_assert_uint_eq(times[i], 1);
@@ -902,7 +912,10 @@ START_TEST(test_release_exactly_once)
 {
 	enum { POOL = 300, STEPS = 200000, MAX_IDS = STEPS + 1 };
 	static const struct flow_timeouts to = {
-		.syn = 3, .established = 40, .closing = 5, .udp = 20,
+		.syn = 3,
+		.established = 40,
+		.closing = 5,
+		.udp = 20,
 	};
 	static struct flow_key pool[POOL];
 	const struct flow_key *kp[FLOW_BULK_MAX];
@@ -971,8 +984,8 @@ START_TEST(test_release_exactly_once)
 		ck_assert_uint_eq(log.times[i], 1);
 	ck_assert(!log.not_intact);
 	printf("release model: %u steps, %u inserts, %llu evictions, %llu expired, all "
-	       "released once\n", STEPS, next_id,
-	       (unsigned long long)flow_table_stats(t)->evictions,
+	       "released once\n",
+	       STEPS, next_id, (unsigned long long)flow_table_stats(t)->evictions,
 	       (unsigned long long)flow_table_stats(t)->expired);
 	free(log.times);
 	free(mem);
@@ -991,7 +1004,10 @@ bulk_vs_single(uint32_t capacity)
 {
 	enum { POOL = 2000, BATCH = 150 };
 	static const struct flow_timeouts to = {
-		.syn = 5, .established = 200, .closing = 10, .udp = 50,
+		.syn = 5,
+		.established = 200,
+		.closing = 10,
+		.udp = 50,
 	};
 	static struct flow_key pool[POOL];
 	const struct flow_key *kp[BATCH];
@@ -1081,10 +1097,16 @@ END_TEST
 START_TEST(test_set_timeouts)
 {
 	static const struct flow_timeouts longer = {
-		.syn = 1000, .established = 1000, .closing = 1000, .udp = 1000,
+		.syn = 1000,
+		.established = 1000,
+		.closing = 1000,
+		.udp = 1000,
 	};
 	static const struct flow_timeouts shorter = {
-		.syn = 1, .established = 1, .closing = 1, .udp = 1,
+		.syn = 1,
+		.established = 1,
+		.closing = 1,
+		.udp = 1,
 	};
 	struct flow_key k[10];
 	struct flow_table *t;

@@ -198,8 +198,8 @@ disruption(unsigned int n, bool add)
 		if (f > worst)
 			worst = f;
 	}
-	printf("maglev M=%u N=%u %s one: extra slots moved / (M/N): mean %.4f worst %.4f\n",
-	       M, n, add ? "add" : "remove", sum / n, worst);
+	printf("maglev M=%u N=%u %s one: extra slots moved / (M/N): mean %.4f worst %.4f\n", M, n,
+	       add ? "add" : "remove", sum / n, worst);
 	return worst;
 }
 
