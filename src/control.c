@@ -35,6 +35,40 @@ eqx_control_send(struct eqx_app *app, struct rte_mbuf *m)
 	return 0;
 }
 
+uint8_t *
+eqx_control_buf(struct eqx_app *app, struct rte_mbuf **mp)
+{
+	struct rte_mbuf *m = *mp;
+	uint8_t *d;
+
+	if (m == NULL)
+		m = rte_pktmbuf_alloc(app->pool);
+	else
+		rte_pktmbuf_reset(m);
+	if (m == NULL)
+		return NULL;
+	d = (uint8_t *)rte_pktmbuf_append(m, EQX_CTL_FRAME_MAX);
+	if (d == NULL) {
+		rte_pktmbuf_free(m);
+		*mp = NULL;
+		return NULL;
+	}
+	*mp = m;
+	return d;
+}
+
+int
+eqx_control_send_buf(struct eqx_app *app, struct rte_mbuf *m, uint16_t port, uint32_t len)
+{
+	if (len == 0 || len > EQX_CTL_FRAME_MAX) {
+		rte_pktmbuf_free(m);
+		return -EINVAL;
+	}
+	rte_pktmbuf_trim(m, (uint16_t)(EQX_CTL_FRAME_MAX - len));
+	m->port = port;
+	return eqx_control_send(app, m);
+}
+
 static void
 handle_arp(struct eqx_app *app, struct rte_mbuf *m, const struct net_hdrs *h)
 {
@@ -63,16 +97,13 @@ handle_arp(struct eqx_app *app, struct rte_mbuf *m, const struct net_hdrs *h)
 		rte_pktmbuf_free(m);
 		return;
 	}
-	rte_pktmbuf_reset(m);
-	d = (uint8_t *)rte_pktmbuf_append(m, NET_ETH_MIN_FRAME);
-	if (d == NULL) {
-		rte_pktmbuf_free(m);
+	d = eqx_control_buf(app, &m);
+	if (d == NULL)
 		return;
-	}
-	net_arp_build(d, NET_ARP_REPLY, a.sha, app->ports[p].mac.addr_bytes, a.tpa, a.sha, a.spa);
-	m->port = p;
 	eqx_ctl_stats.arp_answered++;
-	eqx_control_send(app, m);
+	eqx_control_send_buf(app, m, p,
+			     net_arp_build(d, NET_ARP_REPLY, a.sha, app->ports[p].mac.addr_bytes,
+					   a.tpa, a.sha, a.spa));
 }
 
 static void
@@ -144,18 +175,13 @@ handle_nd(struct eqx_app *app, struct rte_mbuf *m, const struct net_hdrs *h)
 		memcpy(eth_dst, nd.has_lladdr ? nd.lladdr : d + 6, 6);
 	}
 	memcpy(target, nd.target, 16);
-	rte_pktmbuf_reset(m);
-	o = (uint8_t *)rte_pktmbuf_append(m, 128);
-	if (o == NULL) {
-		rte_pktmbuf_free(m);
+	o = eqx_control_buf(app, &m);
+	if (o == NULL)
 		return;
-	}
-	rte_pktmbuf_trim(m,
-			 (uint16_t)(128 - net_nd_build_na(o, eth_dst, app->ports[p].mac.addr_bytes,
-							  target, to, target, flags)));
-	m->port = p;
 	eqx_ctl_stats.nd_answered++;
-	eqx_control_send(app, m);
+	eqx_control_send_buf(app, m, p,
+			     net_nd_build_na(o, eth_dst, app->ports[p].mac.addr_bytes, target, to,
+					     target, flags));
 }
 
 void

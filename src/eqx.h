@@ -78,26 +78,38 @@ struct eqx_ctr {
 	int64_t active; /* flows in the table now (this worker's share) */
 };
 
+/* What one worker counts besides drops; telemetry shows each under its name. */
+#define foreach_eqx_worker_counter \
+	_(rx_packets)              \
+	_(rx_bytes)                \
+	_(tx_packets)              \
+	_(tx_bytes)                \
+	_(to_control)              \
+	_(from_control)            \
+	_(affinity_hits)           \
+	_(affinity_installs)       \
+	_(fragments_forwarded)     \
+	_(icmp_errors_forwarded)   \
+	_(icmp_too_big_sent)       \
+	_(events_lost)             \
+	_(idle_sleeps)             \
+	_(loops)
+
+/* The same for the flow table, shown under "flows". */
+#define foreach_eqx_flow_counter \
+	_(hits)                  \
+	_(misses)                \
+	_(reassigned) /* backend gone: flow re-balanced */
+
 /* Everything one worker counts; written only by that worker. */
 struct eqx_worker_stats {
-	uint64_t rx_packets;
-	uint64_t rx_bytes;
-	uint64_t tx_packets;
-	uint64_t tx_bytes;
-	uint64_t to_control;
-	uint64_t from_control;
-	uint64_t flow_hits;
-	uint64_t flow_misses;
-	uint64_t flow_reassigned; /* backend gone: flow re-balanced */
-	uint64_t affinity_hits;
-	uint64_t affinity_installs; /* entries learnt from other workers */
-	uint64_t fragments_forwarded;
-	uint64_t icmp_errors_forwarded;
-	uint64_t icmp_too_big_sent; /* PMTU: frames that would not fit once tunnelled */
-	uint64_t events_lost;       /* event ring full */
-	uint64_t idle_sleeps;
-	uint64_t loops;
-	uint64_t drops[EQX_DROP_MAX];
+#define _(n) uint64_t n;
+	foreach_eqx_worker_counter
+#undef _
+#define _(n) uint64_t flow_##n;
+		foreach_eqx_flow_counter
+#undef _
+			uint64_t drops[EQX_DROP_MAX];
 	struct eqx_ctr vip[EQX_MAX_VIP_IDS];
 	struct eqx_ctr backend[EQX_MAX_BACKEND_IDS];
 };
@@ -296,6 +308,11 @@ int eqx_nh_addr(uint32_t idx, char *buf, size_t len);
 /* control.c */
 int eqx_control_loop(struct eqx_app *app);
 int eqx_control_send(struct eqx_app *app, struct rte_mbuf *m);
+/* A frame buffer of EQX_CTL_FRAME_MAX bytes: *mp reused (reset) or, when NULL, allocated. */
+#define EQX_CTL_FRAME_MAX 128
+uint8_t *eqx_control_buf(struct eqx_app *app, struct rte_mbuf **mp);
+/* Trim the buffer to the len bytes built and send it on port. */
+int eqx_control_send_buf(struct eqx_app *app, struct rte_mbuf *m, uint16_t port, uint32_t len);
 int eqx_reload(struct eqx_app *app, char **err_text);
 
 /* health.c: backend probes from the control lcore */

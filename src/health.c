@@ -142,7 +142,7 @@ send_probe(struct eqx_app *app, uint32_t id, const struct eqx_backend *b)
 	const struct eqx_nh_table *nht = app->nh;
 	struct probe *pr = &probes[id];
 	const struct eqx_nh *nh;
-	struct rte_mbuf *m;
+	struct rte_mbuf *m = NULL;
 	uint32_t len;
 	uint8_t *d;
 
@@ -151,14 +151,9 @@ send_probe(struct eqx_app *app, uint32_t id, const struct eqx_backend *b)
 		result(app, id, false, "neighbour unresolved");
 		return;
 	}
-	m = rte_pktmbuf_alloc(app->pool);
-	if (m == NULL)
+	d = eqx_control_buf(app, &m);
+	if (d == NULL)
 		return;
-	d = (uint8_t *)rte_pktmbuf_append(m, 128);
-	if (d == NULL) {
-		rte_pktmbuf_free(m);
-		return;
-	}
 	if (pr->type == CFG_HEALTH_TCP) {
 		pr->seq = (uint32_t)rte_rand();
 		len = net_tcp_build(d, b->family, nh->mac.addr_bytes,
@@ -170,12 +165,10 @@ send_probe(struct eqx_app *app, uint32_t id, const struct eqx_backend *b)
 					  app->ports[nh->port].mac.addr_bytes, b->src, b->addr,
 					  (uint16_t)(HEALTH_ICMP_ID_BASE + id), ++pr->icmp_seq, 16);
 	}
-	rte_pktmbuf_trim(m, (uint16_t)(128 - len));
-	m->port = nh->port;
 	pr->outstanding = true;
 	pr->sent++;
 	pr->sent_tsc = rte_rdtsc();
-	eqx_control_send(app, m);
+	eqx_control_send_buf(app, m, nh->port, len);
 }
 
 void
@@ -216,17 +209,12 @@ send_rst(struct eqx_app *app, struct rte_mbuf *m, const struct net_hdrs *h, uint
 	memcpy(eth_dst, d + 6, 6);
 	memcpy(src, h->dst, 16);
 	memcpy(dst, h->src, 16);
-	rte_pktmbuf_reset(m);
-	o = (uint8_t *)rte_pktmbuf_append(m, 128);
-	if (o == NULL) {
-		rte_pktmbuf_free(m);
+	o = eqx_control_buf(app, &m);
+	if (o == NULL)
 		return;
-	}
 	len = net_tcp_build(o, h->family, eth_dst, app->ports[port].mac.addr_bytes, src, dst, sport,
 			    dport, seq, 0, NET_TCP_RST);
-	rte_pktmbuf_trim(m, (uint16_t)(128 - len));
-	m->port = port;
-	eqx_control_send(app, m);
+	eqx_control_send_buf(app, m, port, len);
 }
 
 bool
@@ -299,17 +287,12 @@ eqx_health_set(struct eqx_app *app, uint32_t id, bool up, const char *why)
 json_t *
 eqx_health_json(uint32_t id)
 {
-	static const char *const names[] = {
-#define _(sym, str) str,
-		foreach_cfg_health
-#undef _
-	};
 	const struct probe *pr = &probes[id];
 
 	if (id >= EQX_MAX_BACKEND_IDS || !pr->configured)
 		return json_pack("{s:s}", "type", "none");
-	return json_pack("{s:s, s:s, s:s, s:I, s:I, s:I, s:I}", "type", names[pr->type], "state",
-			 pr->up ? "up" : "down", "reason", pr->reason, "transitions",
+	return json_pack("{s:s, s:s, s:s, s:I, s:I, s:I, s:I}", "type", cfg_health_str(pr->type),
+			 "state", pr->up ? "up" : "down", "reason", pr->reason, "transitions",
 			 (json_int_t)pr->transitions, "probes_sent", (json_int_t)pr->sent,
 			 "probes_ok", (json_int_t)pr->ok, "probes_failed", (json_int_t)pr->failed);
 }

@@ -142,28 +142,21 @@ probe(struct eqx_app *app, const struct nh_entry *e)
 	static const uint8_t zero[6];
 	const struct cfg_addr *src = eqx_port_source(app->cfg, e->port, &e->addr);
 	const uint8_t *mac = app->ports[e->port].mac.addr_bytes;
-	struct rte_mbuf *m;
+	struct rte_mbuf *m = NULL;
 	uint8_t *d;
 	uint32_t len;
 
 	if (src == NULL)
 		return;
-	m = rte_pktmbuf_alloc(app->pool);
-	if (m == NULL)
+	d = eqx_control_buf(app, &m);
+	if (d == NULL)
 		return;
-	d = (uint8_t *)rte_pktmbuf_append(m, 128);
-	if (d == NULL) {
-		rte_pktmbuf_free(m);
-		return;
-	}
 	if (e->addr.family == 4)
 		len = net_arp_build(d, NET_ARP_REQUEST, bcast, mac, src->bytes, zero,
 				    e->addr.bytes);
 	else
 		len = net_nd_build_ns(d, mac, src->bytes, e->addr.bytes);
-	rte_pktmbuf_trim(m, (uint16_t)(128 - len));
-	m->port = e->port;
-	eqx_control_send(app, m);
+	eqx_control_send_buf(app, m, e->port, len);
 }
 
 void

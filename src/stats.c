@@ -44,36 +44,19 @@ json_t *
 eqx_stats_json(struct eqx_app *app)
 {
 	json_t *o = json_object(), *drops = json_object(), *ports = json_object();
-	json_t *ctl = json_object(), *flows = json_object();
+	json_t *ctl = json_object(), *flows = json_object(), *per;
 	uint64_t flow_count = 0, flow_cap = 0, evictions = 0, expired = 0;
 	unsigned int i, w;
 
 	json_object_set_new(o, "instance", json_string(app->cfg->instance.name));
 	json_object_set_new(o, "generation", json_integer((json_int_t)app->generation));
 	json_object_set_new(o, "workers", json_integer(app->n_workers));
-	json_object_set_new(o, "rx_packets", json_integer((json_int_t)SUM_FIELD(app, rx_packets)));
-	json_object_set_new(o, "rx_bytes", json_integer((json_int_t)SUM_FIELD(app, rx_bytes)));
-	json_object_set_new(o, "tx_packets", json_integer((json_int_t)SUM_FIELD(app, tx_packets)));
-	json_object_set_new(o, "tx_bytes", json_integer((json_int_t)SUM_FIELD(app, tx_bytes)));
-	json_object_set_new(o, "to_control", json_integer((json_int_t)SUM_FIELD(app, to_control)));
-	json_object_set_new(o, "from_control",
-			    json_integer((json_int_t)SUM_FIELD(app, from_control)));
-	json_object_set_new(o, "idle_sleeps",
-			    json_integer((json_int_t)SUM_FIELD(app, idle_sleeps)));
-	json_object_set_new(o, "fragments_forwarded",
-			    json_integer((json_int_t)SUM_FIELD(app, fragments_forwarded)));
-	json_object_set_new(o, "icmp_errors_forwarded",
-			    json_integer((json_int_t)SUM_FIELD(app, icmp_errors_forwarded)));
-	json_object_set_new(o, "icmp_too_big_sent",
-			    json_integer((json_int_t)SUM_FIELD(app, icmp_too_big_sent)));
-	json_object_set_new(o, "affinity_hits",
-			    json_integer((json_int_t)SUM_FIELD(app, affinity_hits)));
-	json_object_set_new(o, "affinity_installs",
-			    json_integer((json_int_t)SUM_FIELD(app, affinity_installs)));
-	json_object_set_new(o, "events_lost",
-			    json_integer((json_int_t)SUM_FIELD(app, events_lost)));
+#define _(n) json_object_set_new(o, #n, json_integer((json_int_t)SUM_FIELD(app, n)));
+	foreach_eqx_worker_counter
+#undef _
 
-	for (w = 0; w < app->n_workers; w++) {
+		for (w = 0; w < app->n_workers; w++)
+	{
 		const struct flow_stats *fs = flow_table_stats(app->workers[w].flows);
 
 		flow_count += flow_table_count(app->workers[w].flows);
@@ -83,13 +66,26 @@ eqx_stats_json(struct eqx_app *app)
 	}
 	json_object_set_new(flows, "active", json_integer((json_int_t)flow_count));
 	json_object_set_new(flows, "capacity", json_integer((json_int_t)flow_cap));
-	json_object_set_new(flows, "hits", json_integer((json_int_t)SUM_FIELD(app, flow_hits)));
-	json_object_set_new(flows, "misses", json_integer((json_int_t)SUM_FIELD(app, flow_misses)));
-	json_object_set_new(flows, "reassigned",
-			    json_integer((json_int_t)SUM_FIELD(app, flow_reassigned)));
-	json_object_set_new(flows, "evictions", json_integer((json_int_t)evictions));
+#define _(n) json_object_set_new(flows, #n, json_integer((json_int_t)SUM_FIELD(app, flow_##n)));
+	foreach_eqx_flow_counter
+#undef _
+		json_object_set_new(flows, "evictions", json_integer((json_int_t)evictions));
 	json_object_set_new(flows, "expired", json_integer((json_int_t)expired));
 	json_object_set_new(o, "flows", flows);
+
+	/* How RSS (or af_packet's fanout) spreads the load over the workers. */
+	per = json_array();
+	for (w = 0; w < app->n_workers; w++) {
+		const struct eqx_worker *wk = &app->workers[w];
+
+		json_array_append_new(per,
+				      json_pack("{s:I, s:I, s:I, s:I}", "rx_packets",
+						(json_int_t)wk->stats.rx_packets, "tx_packets",
+						(json_int_t)wk->stats.tx_packets, "flows_active",
+						(json_int_t)flow_table_count(wk->flows),
+						"idle_sleeps", (json_int_t)wk->stats.idle_sleeps));
+	}
+	json_object_set_new(o, "per_worker", per);
 
 	for (i = 0; i < EQX_DROP_MAX; i++)
 		json_object_set_new(drops, eqx_drop_name(i),

@@ -11,22 +11,7 @@
 
 #include <jansson.h>
 
-#include "config/cfg.h"
-
-#define _(sym, str) str,
-static const char *const idle_names[] = { foreach_cfg_idle };
-static const char *const proto_names[] = { foreach_cfg_proto };
-static const char *const forwarding_names[] = { foreach_cfg_forwarding };
-static const char *const backend_state_names[] = { foreach_cfg_backend_state };
-static const char *const affinity_names[] = { foreach_cfg_affinity };
-static const char *const health_names[] = { foreach_cfg_health };
-static const char *const cluster_mode_names[] = { foreach_cfg_cluster_mode };
-static const char *const log_level_names[] = { foreach_cfg_log_level };
-static const char *const ptp_transport_names[] = { foreach_cfg_ptp_transport };
-static const char *const ptp_timestamping_names[] = { foreach_cfg_ptp_timestamping };
-static const char *const ptp_role_names[] = { foreach_cfg_ptp_role };
-static const char *const lisp_alg_names[] = { foreach_cfg_lisp_alg };
-#undef _
+#include "config/cfg_internal.h"
 
 #define NELEMS(a) (sizeof(a) / sizeof((a)[0]))
 

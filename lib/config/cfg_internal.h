@@ -10,6 +10,22 @@
 
 #include "config/cfg.h"
 
+/* The words of every enum, indexed by value, from cfg.h's X-macro lists. */
+#define _(sym, str) str,
+static const char *const idle_names[] = { foreach_cfg_idle };
+static const char *const proto_names[] = { foreach_cfg_proto };
+static const char *const forwarding_names[] = { foreach_cfg_forwarding };
+static const char *const backend_state_names[] = { foreach_cfg_backend_state };
+static const char *const affinity_names[] = { foreach_cfg_affinity };
+static const char *const health_names[] = { foreach_cfg_health };
+static const char *const cluster_mode_names[] = { foreach_cfg_cluster_mode };
+static const char *const log_level_names[] = { foreach_cfg_log_level };
+static const char *const ptp_transport_names[] = { foreach_cfg_ptp_transport };
+static const char *const ptp_timestamping_names[] = { foreach_cfg_ptp_timestamping };
+static const char *const ptp_role_names[] = { foreach_cfg_ptp_role };
+static const char *const lisp_alg_names[] = { foreach_cfg_lisp_alg };
+#undef _
+
 /* Record one error; counts past CFG_MAX_ERRORS but keeps only the first. */
 void cfg_err(struct cfg_errors *errs, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
