@@ -38,13 +38,13 @@
 #define BENCH_RING_SIZE 2048
 #define BENCH_MBUFS 8192
 #define BENCH_BACKENDS 10
-#define BENCH_BACKEND_FIRST 21	/* backends are 192.168.100.21 .. .30 */
-#define BENCH_FRAME_LEN 60	/* a 64-byte Ethernet frame without its FCS */
-#define BENCH_TX_LEN (RTE_ETHER_HDR_LEN + 20 + 40)	/* IPIP around the 40-byte packet */
+#define BENCH_BACKEND_FIRST 21                     /* backends are 192.168.100.21 .. .30 */
+#define BENCH_FRAME_LEN 60                         /* a 64-byte Ethernet frame without its FCS */
+#define BENCH_TX_LEN (RTE_ETHER_HDR_LEN + 20 + 40) /* IPIP around the 40-byte packet */
 #define BENCH_VIP_PORT 80
 #define BENCH_SPORT_BASE 1024
 #define BENCH_ZIPF_S 1.0
-#define BENCH_ZIPF_SEQ_MAX (1u << 24)	/* longer runs cycle over the sequence */
+#define BENCH_ZIPF_SEQ_MAX (1u << 24) /* longer runs cycle over the sequence */
 #define BENCH_MAX_ERRORS 10
 #define BENCH_HUGE_PAGE (2u << 20)
 #define BENCH_MAGLEV_SIZE 65537
@@ -61,34 +61,34 @@ static const uint8_t client_mac[6] = { 0x02, 0, 0, 0, 0, 0x01 };
 static const uint8_t port_ip[4] = { 192, 168, 100, 10 };
 static const uint8_t vip_ip[4] = { 192, 168, 100, 100 };
 static const struct flow_timeouts bench_timeouts = {
-	.syn = 10, .established = 300, .closing = 10, .udp = 30	/* the fill test never ages */
+	.syn = 10, .established = 300, .closing = 10, .udp = 30 /* the fill test never ages */
 };
 
 enum bench_pattern {
-	PATTERN_SEQ,		/* flows 0, 1, 2, ... (the insertion passes) */
-	PATTERN_UNIFORM,	/* uniformly random over the flows */
-	PATTERN_ZIPF,		/* the precomputed Zipf sequence */
-	PATTERN_NEW,		/* a never-seen flow every packet */
+	PATTERN_SEQ,     /* flows 0, 1, 2, ... (the insertion passes) */
+	PATTERN_UNIFORM, /* uniformly random over the flows */
+	PATTERN_ZIPF,    /* the precomputed Zipf sequence */
+	PATTERN_NEW,     /* a never-seen flow every packet */
 };
 
 enum bench_verify {
 	VERIFY_NONE,
-	VERIFY_ALL,		/* check every frame, remember each flow's backend */
-	VERIFY_SAMPLE,		/* check one frame a batch */
+	VERIFY_ALL,    /* check every frame, remember each flow's backend */
+	VERIFY_SAMPLE, /* check one frame a batch */
 };
 
 /* Which flows the next frames belong to; pipeline and io-fwd get equal copies. */
 struct bench_gen {
 	enum bench_pattern pattern;
 	uint64_t rng;
-	uint64_t next;		/* SEQ / NEW: next flow index; ZIPF: sequence cursor */
+	uint64_t next; /* SEQ / NEW: next flow index; ZIPF: sequence cursor */
 	uint8_t tcp_flags;
 };
 
 struct bench_opts {
 	uint32_t flows;
 	uint64_t packets;
-	uint64_t round;		/* packets per round; pipeline and io-fwd alternate */
+	uint64_t round; /* packets per round; pipeline and io-fwd alternate */
 	unsigned int maglev_runs;
 	unsigned int core;
 	bool quick;
@@ -101,14 +101,14 @@ struct bench_opts {
 struct bench_delta {
 	uint64_t rx, tx, drops, hits, misses, to_control;
 	uint64_t inserts, evictions, full;
-	uint64_t pipe_out;	/* frames the pipeline put in the TX ring */
-	uint64_t base_out;	/* frames io-fwd put there */
+	uint64_t pipe_out; /* frames the pipeline put in the TX ring */
+	uint64_t base_out; /* frames io-fwd put there */
 	uint64_t sampled;
 };
 
 /* One measured figure: per round, TSC cycles per packet of each loop. */
 struct bench_result {
-	const char *key;	/* CSV name */
+	const char *key; /* CSV name */
 	unsigned int n_rounds;
 	uint64_t round;
 	double *pipe;
@@ -117,7 +117,7 @@ struct bench_result {
 };
 
 struct bench_mem {
-	void *base;		/* what to munmap / rte_free */
+	void *base; /* what to munmap / rte_free */
 	size_t len;
 	bool eal;
 };
@@ -131,22 +131,22 @@ struct bench {
 	struct eqx_worker *w;
 	struct eqx_dp_ctx ctx;
 	uint64_t tsc_hz;
-	uint32_t flow_cap;		/* flow table slots */
+	uint32_t flow_cap; /* flow table slots */
 	struct bench_mem flow_mem;
 	size_t flow_mem_size;
-	size_t flow_mem_huge;		/* bytes of it on 2 MiB pages */
-	uint8_t *backend_of;		/* flow index -> backend's last octet, 0 unseen */
+	size_t flow_mem_huge; /* bytes of it on 2 MiB pages */
+	uint8_t *backend_of;  /* flow index -> backend's last octet, 0 unseen */
 	uint32_t *zipf_seq;
 	uint32_t n_zipf;
-	double zipf_top1;		/* share of packets on the most popular flow */
-	double zipf_top1pct;		/* share on the top 1% of flows */
-	uint64_t new_next;		/* the next never-seen flow index */
+	double zipf_top1;    /* share of packets on the most popular flow */
+	double zipf_top1pct; /* share on the top 1% of flows */
+	uint64_t new_next;   /* the next never-seen flow index */
 	struct rte_mbuf *stash[BENCH_RING_SIZE];
 	unsigned int n_stash;
 	uint8_t tmpl[BENCH_FRAME_LEN];
 	uint64_t errors;
 	uint64_t sample_pos;
-	struct bench_delta d;		/* what collect() counts over one measurement */
+	struct bench_delta d; /* what collect() counts over one measurement */
 };
 
 static void bench_error(struct bench *b, const char *fmt, ...)
@@ -226,7 +226,7 @@ template_build(uint8_t *f)
 	net_eth_write(f, port_mac, client_mac, NET_ETHERTYPE_IP4);
 	ip[0] = 0x45;
 	net_put16(ip + 2, 40);
-	ip[6] = 0x40;		/* DF, as TCP stacks send */
+	ip[6] = 0x40; /* DF, as TCP stacks send */
 	ip[8] = 64;
 	ip[9] = NET_PROTO_TCP;
 	memcpy(ip + 16, vip_ip, 4);
@@ -358,8 +358,7 @@ collect(struct bench *b, enum bench_verify v, bool pipeline)
 	uint32_t idx;
 	uint8_t be;
 
-	n = rte_ring_sc_dequeue_burst(b->tx_ring, (void **)m, BENCH_RING_SIZE - b->n_stash,
-				      NULL);
+	n = rte_ring_sc_dequeue_burst(b->tx_ring, (void **)m, BENCH_RING_SIZE - b->n_stash, NULL);
 	b->n_stash += n;
 	if (!pipeline) {
 		b->d.base_out += n;
@@ -398,8 +397,7 @@ io_fwd(struct bench *b, unsigned int bursts)
 
 /* One batch: refill (untimed), run (timed), take back (untimed). TSC cycles. */
 static uint64_t
-run_batch(struct bench *b, struct bench_gen *g, unsigned int n, bool pipeline,
-	  enum bench_verify v)
+run_batch(struct bench *b, struct bench_gen *g, unsigned int n, bool pipeline, enum bench_verify v)
 {
 	unsigned int bursts = (n + EQX_BURST - 1) / EQX_BURST, i;
 	uint64_t t0, t1;
@@ -481,13 +479,13 @@ drop_reasons(const struct bench *b)
 
 /* Every frame received was sent, nothing dropped, nothing went to control. */
 static void
-check_conservation(struct bench *b, const char *what, const struct bench_delta *d,
-		   uint64_t sent)
+check_conservation(struct bench *b, const char *what, const struct bench_delta *d, uint64_t sent)
 {
 	if (d->rx != sent || d->tx != sent || d->pipe_out != sent)
-		bench_error(b, "%s: %" PRIu64 " frames in, worker counted %" PRIu64 " rx and %"
-			    PRIu64 " tx, %" PRIu64 " came out", what, sent, d->rx, d->tx,
-			    d->pipe_out);
+		bench_error(b,
+			    "%s: %" PRIu64 " frames in, worker counted %" PRIu64 " rx and %" PRIu64
+			    " tx, %" PRIu64 " came out",
+			    what, sent, d->rx, d->tx, d->pipe_out);
 	if (d->drops != 0 || d->to_control != 0)
 		bench_error(b, "%s: %" PRIu64 " drops (%s), %" PRIu64 " frames to control", what,
 			    d->drops, drop_reasons(b), d->to_control);
@@ -650,8 +648,7 @@ cyc_to_ns(const struct bench *b, double cycles)
 }
 
 static void
-csv_row(const char *figure, const char *metric, double value, const char *unit,
-	const char *target)
+csv_row(const char *figure, const char *metric, double value, const char *unit, const char *target)
 {
 	if (fabs(value) >= 1e5)
 		printf("%s,%s,%.0f,%s,%s\n", figure, metric, value, unit, target);
@@ -661,8 +658,8 @@ csv_row(const char *figure, const char *metric, double value, const char *unit,
 
 /* Lines of one figure; new_flows reports flows/s where the others report Mpps. */
 static void
-print_result(const struct bench *b, const char *title, const struct bench_result *r,
-	     bool new_flows, bool targeted)
+print_result(const struct bench *b, const char *title, const struct bench_result *r, bool new_flows,
+	     bool targeted)
 {
 	double pc = median(r->pipe, r->n_rounds), bc = median(r->base, r->n_rounds);
 	double pns = cyc_to_ns(b, pc), bns = cyc_to_ns(b, bc);
@@ -676,9 +673,10 @@ print_result(const struct bench *b, const char *title, const struct bench_result
 			 TARGET_NEW_MFPS, met ? "met" : "missed");
 	} else if (targeted) {
 		met = pns <= TARGET_EST_NS;
-		snprintf(target, sizeof(target), "target <= %.0f ns/packet per core (Katran XDP "
-			 "101-119 ns, Maglev ~350 ns): %s", TARGET_EST_NS,
-			 met ? "met" : "missed");
+		snprintf(target, sizeof(target),
+			 "target <= %.0f ns/packet per core (Katran XDP "
+			 "101-119 ns, Maglev ~350 ns): %s",
+			 TARGET_EST_NS, met ? "met" : "missed");
 	}
 	if (b->o.csv) {
 		char t[32] = "";
@@ -707,18 +705,20 @@ print_result(const struct bench *b, const char *title, const struct bench_result
 	else
 		printf("   pipeline  %7.2f Mpps      %7.1f ns/packet  %7.1f cycles/packet%s%s\n",
 		       1e3 / pns, pns, pc, targeted ? "   " : "", target);
-	printf("   io-fwd    %7.2f Mpps      %7.1f ns/packet  %7.1f cycles/packet\n",
-	       1e3 / bns, bns, bc);
+	printf("   io-fwd    %7.2f Mpps      %7.1f ns/packet  %7.1f cycles/packet\n", 1e3 / bns,
+	       bns, bc);
 	printf("   ratio     pipeline/io-fwd throughput %.3f (%.2fx the time per packet; "
-	       "%.1f ns/packet above io-fwd)\n", bns / pns, pns / bns, pns - bns);
+	       "%.1f ns/packet above io-fwd)\n",
+	       bns / pns, pns / bns, pns - bns);
 	printf("   rounds    %u x %" PRIu64 " packets, median shown; pipeline %.1f..%.1f ns, "
-	       "io-fwd %.1f..%.1f ns\n", r->n_rounds, r->round,
-	       cyc_to_ns(b, vmin(r->pipe, r->n_rounds)), cyc_to_ns(b, vmax(r->pipe, r->n_rounds)),
-	       cyc_to_ns(b, vmin(r->base, r->n_rounds)), cyc_to_ns(b, vmax(r->base, r->n_rounds)));
-	printf("   checked   %" PRIu64 " rx = %" PRIu64 " tx, %" PRIu64 " drops; flow hits %"
-	       PRIu64 ", misses %" PRIu64 ", inserts %" PRIu64 ", evictions %" PRIu64
-	       ", refused %" PRIu64 "; %" PRIu64 " TX frames checked against Maglev\n", d->rx,
-	       d->tx, d->drops, d->hits, d->misses, d->inserts, d->evictions, d->full,
+	       "io-fwd %.1f..%.1f ns\n",
+	       r->n_rounds, r->round, cyc_to_ns(b, vmin(r->pipe, r->n_rounds)),
+	       cyc_to_ns(b, vmax(r->pipe, r->n_rounds)), cyc_to_ns(b, vmin(r->base, r->n_rounds)),
+	       cyc_to_ns(b, vmax(r->base, r->n_rounds)));
+	printf("   checked   %" PRIu64 " rx = %" PRIu64 " tx, %" PRIu64 " drops; flow hits %" PRIu64
+	       ", misses %" PRIu64 ", inserts %" PRIu64 ", evictions %" PRIu64 ", refused %" PRIu64
+	       "; %" PRIu64 " TX frames checked against Maglev\n",
+	       d->rx, d->tx, d->drops, d->hits, d->misses, d->inserts, d->evictions, d->full,
 	       d->sampled);
 }
 
@@ -771,7 +771,7 @@ read_loadavg(char *buf, size_t len)
 
 /* CPU time the machine, our core and this process used: how noisy a run was. */
 struct bench_cpu {
-	double busy_all;	/* seconds, all CPUs */
+	double busy_all; /* seconds, all CPUs */
 	double steal_all;
 	double busy_core;
 	double self;
@@ -790,8 +790,8 @@ stat_line(const char *want, double *busy, double *steal)
 	if (f == NULL)
 		return false;
 	while (!found && fgets(line, sizeof(line), f) != NULL) {
-		if (sscanf(line, "%31s %llu %llu %llu %llu %llu %llu %llu %llu", name, &v[0],
-			   &v[1], &v[2], &v[3], &v[4], &v[5], &v[6], &v[7]) >= 8 &&
+		if (sscanf(line, "%31s %llu %llu %llu %llu %llu %llu %llu %llu", name, &v[0], &v[1],
+			   &v[2], &v[3], &v[4], &v[5], &v[6], &v[7]) >= 8 &&
 		    strcmp(name, want) == 0)
 			found = true;
 	}
@@ -912,7 +912,8 @@ config_load(struct bench *b)
 
 		nl += (size_t)snprintf(neigh + nl, sizeof(neigh) - nl,
 				       "%s{ \"address\": \"192.168.100.%u\", "
-				       "\"mac\": \"02:00:00:00:00:%02x\" }", i ? ", " : "", o, o);
+				       "\"mac\": \"02:00:00:00:00:%02x\" }",
+				       i ? ", " : "", o, o);
 		bl += (size_t)snprintf(backends + bl, sizeof(backends) - bl,
 				       "%s{ \"address\": \"192.168.100.%u\" }", i ? ", " : "", o);
 	}
@@ -972,14 +973,14 @@ worker_init(struct bench *b, const struct cfg *cfg)
 	w = &eqx.workers[0];
 	w->id = 0;
 	w->lcore = rte_lcore_id();
-	w->to_ctrl = rte_ring_create("bench_up", EQX_RING_SIZE, socket,
-				     RING_F_SP_ENQ | RING_F_SC_DEQ);
-	w->from_ctrl = rte_ring_create("bench_down", EQX_RING_SIZE, socket,
-				       RING_F_SP_ENQ | RING_F_SC_DEQ);
+	w->to_ctrl =
+		rte_ring_create("bench_up", EQX_RING_SIZE, socket, RING_F_SP_ENQ | RING_F_SC_DEQ);
+	w->from_ctrl =
+		rte_ring_create("bench_down", EQX_RING_SIZE, socket, RING_F_SP_ENQ | RING_F_SC_DEQ);
 	w->events = rte_ring_create_elem("bench_ev", sizeof(struct eqx_event), EQX_RING_SIZE,
 					 socket, RING_F_SP_ENQ | RING_F_SC_DEQ);
-	w->installs = rte_ring_create_elem("bench_inst", sizeof(struct eqx_event),
-					   EQX_RING_SIZE, socket, RING_F_SP_ENQ | RING_F_SC_DEQ);
+	w->installs = rte_ring_create_elem("bench_inst", sizeof(struct eqx_event), EQX_RING_SIZE,
+					   socket, RING_F_SP_ENQ | RING_F_SC_DEQ);
 	w->affinity = table_create(RTE_MAX(cfg->dataplane.flow_table_size / 4, 1024u), &pin_to);
 	w->frags = table_create(EQX_FRAG_TABLE_SIZE, &frag_to);
 	if (w->to_ctrl == NULL || w->from_ctrl == NULL || w->events == NULL ||
@@ -1122,7 +1123,7 @@ zipf_build(struct bench *b)
 
 struct maglev_figure {
 	unsigned int n;
-	double ms;		/* median */
+	double ms; /* median */
 	double min_ms, max_ms;
 };
 
@@ -1255,16 +1256,18 @@ print_memory(const struct bench *b, uint32_t n, double fill)
 		return;
 	}
 	printf("   %4uK flows  %5.1f bytes/flow = flow_table_memsize(%u)/%u, %.1f MiB   "
-	       "target <= %.0f bytes/flow: %s\n", n / 1024, bpf, n, n, table / BENCH_MiB,
-	       TARGET_BYTES_PER_FLOW, met ? "met" : "missed");
+	       "target <= %.0f bytes/flow: %s\n",
+	       n / 1024, bpf, n, n, table / BENCH_MiB, TARGET_BYTES_PER_FLOW,
+	       met ? "met" : "missed");
 	printf("               live flows: the first eviction comes at %.1f%% load%s, so at "
-	       "best %.1f bytes/live flow;\n", max_load * 100,
+	       "best %.1f bytes/live flow;\n",
+	       max_load * 100,
 	       fill > 0 ? " (measured)" : " (the cuckoo limit; not measured with --quick)",
 	       bpf / max_load);
 	printf("               %u live flows need a %u-slot table: %.1f bytes/live flow, "
-	       "%.1f MiB of flow table per worker%s\n", n, cap, (double)sized / n,
-	       sized / BENCH_MiB, (double)sized / n > TARGET_BYTES_PER_FLOW ?
-	       " (over the target)" : "");
+	       "%.1f MiB of flow table per worker%s\n",
+	       n, cap, (double)sized / n, sized / BENCH_MiB,
+	       (double)sized / n > TARGET_BYTES_PER_FLOW ? " (over the target)" : "");
 }
 
 /* ---- main ---- */
@@ -1283,18 +1286,17 @@ eal_done(void)
 static void
 usage(FILE *f)
 {
-	fprintf(f,
-		"usage: equinox-bench [--flows N] [--packets N] [--round N] [--quick] [--csv]\n"
-		"                     [--core N] [--eal-flow-mem]\n"
-		"  --flows N        established flows in the table (default 1048576)\n"
-		"  --packets N      packets per measurement (default 20971520)\n"
-		"  --round N        packets per round; pipeline and io-fwd alternate (1048576)\n"
-		"  --quick          small numbers, a few seconds (CI smoke)\n"
-		"  --csv            figure,metric,value,unit,target rows only\n"
-		"  --core N         the CPU to run on (default 0)\n"
-		"  --eal-flow-mem   flow table in EAL memory (4 KiB pages under --no-huge)\n"
-		"                   instead of transparent 2 MiB pages\n"
-		"N takes a K, M or G suffix (powers of 1024).\n");
+	fprintf(f, "usage: equinox-bench [--flows N] [--packets N] [--round N] [--quick] [--csv]\n"
+		   "                     [--core N] [--eal-flow-mem]\n"
+		   "  --flows N        established flows in the table (default 1048576)\n"
+		   "  --packets N      packets per measurement (default 20971520)\n"
+		   "  --round N        packets per round; pipeline and io-fwd alternate (1048576)\n"
+		   "  --quick          small numbers, a few seconds (CI smoke)\n"
+		   "  --csv            figure,metric,value,unit,target rows only\n"
+		   "  --core N         the CPU to run on (default 0)\n"
+		   "  --eal-flow-mem   flow table in EAL memory (4 KiB pages under --no-huge)\n"
+		   "                   instead of transparent 2 MiB pages\n"
+		   "N takes a K, M or G suffix (powers of 1024).\n");
 }
 
 static int
@@ -1308,10 +1310,23 @@ parse_count(const char *s, uint64_t min, uint64_t max, uint64_t *out)
 	if (errno != 0 || end == s)
 		return -EINVAL;
 	switch (*end) {
-	case 'K': case 'k': v <<= 10; end++; break;
-	case 'M': case 'm': v <<= 20; end++; break;
-	case 'G': case 'g': v <<= 30; end++; break;
-	default: break;
+	case 'K':
+	case 'k':
+		v <<= 10;
+		end++;
+		break;
+	case 'M':
+	case 'm':
+		v <<= 20;
+		end++;
+		break;
+	case 'G':
+	case 'g':
+		v <<= 30;
+		end++;
+		break;
+	default:
+		break;
 	}
 	if (*end != '\0' || v < min || v > max)
 		return -EINVAL;
@@ -1388,8 +1403,7 @@ parse_opts(int argc, char **argv, struct bench_opts *o)
 	return 0;
 bad:
 	if (c != -1 && c != '?' && li >= 0 && optarg != NULL)
-		fprintf(stderr, "equinox-bench: --%s: bad value '%s'\n", longopts[li].name,
-			optarg);
+		fprintf(stderr, "equinox-bench: --%s: bad value '%s'\n", longopts[li].name, optarg);
 	usage(stderr);
 	return -EINVAL;
 }
@@ -1419,8 +1433,10 @@ main(int argc, char **argv)
 	cpu_snap(b.o.core, &cpu0);
 	snprintf(prefix, sizeof(prefix), "eqx-bench-%d", (int)getpid());
 	/* EAL memory holds mbufs, rings and state; the flow table too when asked. */
-	snprintf(mem_mb, sizeof(mem_mb), "%zu", RTE_MAX((size_t)2048, 512 +
-		 (b.o.eal_flow_mem ? flow_table_memsize(slots_for(b.o.flows)) >> 20 : 0)));
+	snprintf(mem_mb, sizeof(mem_mb), "%zu",
+		 RTE_MAX((size_t)2048,
+			 512 + (b.o.eal_flow_mem ? flow_table_memsize(slots_for(b.o.flows)) >> 20
+						 : 0)));
 	snprintf(lcores, sizeof(lcores), "%u", b.o.core);
 	eal_argv[eal_argc++] = argv[0];
 	eal_argv[eal_argc++] = "--no-huge";
@@ -1474,12 +1490,13 @@ main(int argc, char **argv)
 		printf("equinox-bench: the worker pipeline (eqx_worker_poll) on one core vs "
 		       "io-forwarding, net_ring, 60-byte TCP frames\n");
 		printf("cpu       %s, TSC %.3f GHz (cycles below are TSC cycles), lcore %u, "
-		       "load average %s\n", cpu, (double)b.tsc_hz / 1e9, b.o.core, load0);
+		       "load average %s\n",
+		       cpu, (double)b.tsc_hz / 1e9, b.o.core, load0);
 		printf("set-up    1 TCP VIP, %u IPIP backends, %u flows in a %u-slot flow table "
 		       "(%.1f MiB, %.1f MiB of it on 2 MiB pages%s); %" PRIu64 " packets a "
-		       "measurement, batches of %u\n", BENCH_BACKENDS, b.o.flows, b.flow_cap,
-		       b.flow_mem_size / BENCH_MiB, b.flow_mem_huge / BENCH_MiB,
-		       b.o.eal_flow_mem ? ", EAL memory" : "",
+		       "measurement, batches of %u\n",
+		       BENCH_BACKENDS, b.o.flows, b.flow_cap, b.flow_mem_size / BENCH_MiB,
+		       b.flow_mem_huge / BENCH_MiB, b.o.eal_flow_mem ? ", EAL memory" : "",
 		       (uint64_t)((b.o.packets + b.o.round - 1) / b.o.round) * b.o.round,
 		       BENCH_BATCH);
 		printf("          Maglev spread the flows %u..%u per backend (ideal %u)\n", min_b,
@@ -1498,18 +1515,22 @@ main(int argc, char **argv)
 	if (measure(&b, &g, VERIFY_SAMPLE, false, &zipf) != 0)
 		goto fail;
 	if (!b.o.csv)
-		printf("2. established flows, Zipf popularity (s = %.1f over %u flows: the top flow "
-		       "takes %.1f%% of packets, the top 1%% of flows %.1f%%)\n", BENCH_ZIPF_S,
-		       b.o.flows, b.zipf_top1 * 100, b.zipf_top1pct * 100);
+		printf("2. established flows, Zipf popularity (s = %.1f over %u flows: the top "
+		       "flow "
+		       "takes %.1f%% of packets, the top 1%% of flows %.1f%%)\n",
+		       BENCH_ZIPF_S, b.o.flows, b.zipf_top1 * 100, b.zipf_top1pct * 100);
 	print_result(&b, "", &zipf, false, true);
 
 	b.new_next = b.o.flows;
-	g = (struct bench_gen){ .pattern = PATTERN_NEW, .next = b.new_next,
+	g = (struct bench_gen){ .pattern = PATTERN_NEW,
+				.next = b.new_next,
 				.tcp_flags = NET_TCP_SYN };
 	if (measure(&b, &g, VERIFY_SAMPLE, true, &fresh) != 0)
 		goto fail;
-	print_result(&b, "3. new flows: every packet the SYN of a never-seen flow (flow table "
-		     "kept below 7/8 full)", &fresh, true, true);
+	print_result(&b,
+		     "3. new flows: every packet the SYN of a never-seen flow (flow table "
+		     "kept below 7/8 full)",
+		     &fresh, true, true);
 
 	/*
 	 * Untimed: the established flows again, SYN flows until the table is
@@ -1517,7 +1538,8 @@ main(int argc, char **argv)
 	 */
 	flow_flush(b.w->flows, UINT32_MAX);
 	insert_established(&b);
-	g = (struct bench_gen){ .pattern = PATTERN_NEW, .next = b.new_next,
+	g = (struct bench_gen){ .pattern = PATTERN_NEW,
+				.next = b.new_next,
 				.tcp_flags = NET_TCP_SYN };
 	warm_pass(&b, &g, b.flow_cap, VERIFY_NONE, &d);
 	if (measure(&b, &g, VERIFY_SAMPLE, false, &flood) != 0)
@@ -1525,9 +1547,10 @@ main(int argc, char **argv)
 	left = established_left(&b);
 	if (left != b.o.flows)
 		bench_error(&b, "SYN flood: %u of %u established flows left", left, b.o.flows);
-	print_result(&b, "3b. SYN flood against a full table that holds the established flows "
-		     "(a new flow evicts an older SYN-only one, or is refused)", &flood, true,
-		     false);
+	print_result(&b,
+		     "3b. SYN flood against a full table that holds the established flows "
+		     "(a new flow evicts an older SYN-only one, or is refused)",
+		     &flood, true, false);
 	if (!b.o.csv)
 		printf("   survived  %u of %u established flows\n", left, b.o.flows);
 
@@ -1550,8 +1573,8 @@ main(int argc, char **argv)
 			       mg[i].min_ms, mg[i].max_ms);
 			if (mg[i].n == 1000)
 				printf("   target <= %.0f ms for 1000 backends (paper: 1.8 ms): %s",
-				       TARGET_MAGLEV_MS, mg[i].ms <= TARGET_MAGLEV_MS ?
-				       "met" : "missed");
+				       TARGET_MAGLEV_MS,
+				       mg[i].ms <= TARGET_MAGLEV_MS ? "met" : "missed");
 			printf("\n");
 		}
 	}
@@ -1570,8 +1593,8 @@ main(int argc, char **argv)
 	cpu_snap(b.o.core, &cpu1);
 	wall = cpu1.wall - cpu0.wall;
 	others = RTE_MAX(0.0, (cpu1.busy_all - cpu0.busy_all) - (cpu1.self - cpu0.self)) / wall;
-	others_core = RTE_MAX(0.0, (cpu1.busy_core - cpu0.busy_core) - (cpu1.self - cpu0.self)) /
-		      wall;
+	others_core =
+		RTE_MAX(0.0, (cpu1.busy_core - cpu0.busy_core) - (cpu1.self - cpu0.self)) / wall;
 	steal = (cpu1.steal_all - cpu0.steal_all) / wall;
 	if (b.o.csv) {
 		csv_row("system", "other_processes_cpus", others, "CPUs", "");
@@ -1581,8 +1604,9 @@ main(int argc, char **argv)
 	} else {
 		printf("noise     during the %.0f s run other processes kept %.2f of the %ld CPUs "
 		       "busy, %.0f%% of core %u (the measured one); steal %.2f CPUs; load average "
-		       "after %s\n", wall, others, sysconf(_SC_NPROCESSORS_ONLN),
-		       others_core * 100, b.o.core, steal, load1);
+		       "after %s\n",
+		       wall, others, sysconf(_SC_NPROCESSORS_ONLN), others_core * 100, b.o.core,
+		       steal, load1);
 		printf("%s\n", b.errors == 0 ? "all checks passed" : "CHECKS FAILED");
 	}
 	flow_mem_free(&b.flow_mem);
