@@ -4,12 +4,19 @@ One L2 segment per topology: a Linux bridge in a switch namespace, and one
 namespace per host joined to it by a veth pair created directly inside the
 namespaces (nothing is ever created in the root namespace):
 
-    eqx-<name>-client   10.<octet>.0.1/24     curl, scapy
-    eqx-<name>-lb       eqx-lb0, no kernel IP  equinox (net_af_packet on eqx-lb0)
-    eqx-<name>-b1..bN   10.<octet>.0.21+/24    eqx-decap -> dtun0, http_backend.py, VIP on lo
-    eqx-<name>-sw       br0                    the switch
+    eqx-<name>-client   10.<octet>.0.1/24      fd00:<octet>::1/64     curl, scapy, http_client.py
+    eqx-<name>-lb       eqx-lb0, no kernel IP                          equinox (net_af_packet)
+    eqx-<name>-b1..bN   10.<octet>.0.21+/24    fd00:<octet>::21+/64   eqx-decap -> dtun0,
+                                                                       http_backend.py, VIPs on lo
+    eqx-<name>-sw       br0                                            the switch
 
-equinox owns 10.<octet>.0.10 and the VIP 10.<octet>.0.100 on its DPDK port.
+equinox owns 10.<octet>.0.10 and fd00:<octet>::10 on its DPDK port, and the VIPs
+10.<octet>.0.100 and fd00:<octet>::100. Every backend has both VIPs on lo (and
+answers neither ARP nor ND for them) and runs eqx-decap, which takes IPIP over
+either family and GUE (UDP port `gue_port`) into its TUN device: so one backend
+serves `ipip`, `gue` and `l2dsr` VIPs of both families. IPv6 addresses are added
+without duplicate address detection (usable at once); router solicitations are
+off. `ipv6=False` gives the IPv4-only hosts of the first harness.
 Every name carries the topology's name, so parallel tests and the demo never
 collide; a test's stale namespaces from a killed run are swept at start.
 Everything created is removed on success, on exception, on SIGTERM/SIGINT/SIGHUP
@@ -38,11 +45,13 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[2]
 PYTHON = "/usr/bin/python3"
 HTTP_BACKEND = REPO / "tests" / "tools" / "http_backend.py"
+HTTP_CLIENT = REPO / "tests" / "tools" / "http_client.py"
 DECAP_SRC = REPO / "tests" / "tools" / "eqx_decap.c"
 LB_IFACE = "eqx-lb0"
 HOST_IFACE = "veth0"
 JUMBO_MTU = 9000
 DPDK_RUNTIME = Path("/var/run/dpdk")
+GUE_PORT = 5555
 
 
 class TopoError(Exception):
@@ -158,6 +167,71 @@ def decap_bin(workdir):
     return out
 
 
+# One connection, one GET answered, then idle until the stop file exists. Prints
+# {"port", "backend", "seq"}: seq = the server's next sequence number (all acked),
+# which an ICMP error must quote for the backend's kernel to believe it.
+HOLD = r"""
+import json, os, socket, sys, time
+from scapy.all import AsyncSniffer, IP, IPv6, TCP, conf
+conf.verb = 0
+family, vip, vport, stop_file = int(sys.argv[1]), sys.argv[2], int(sys.argv[3]), sys.argv[4]
+s = socket.socket(socket.AF_INET if family == 4 else socket.AF_INET6, socket.SOCK_STREAM)
+s.settimeout(10)
+s.connect((vip, vport))
+port = s.getsockname()[1]
+sn = AsyncSniffer(iface="veth0", filter="tcp and src port %d and dst port %d" % (vport, port))
+sn.start()
+time.sleep(0.5)
+s.sendall(b"GET / HTTP/1.1\r\nHost: vip\r\n\r\n")
+data = b""
+while b"\r\n\r\n" not in data or not data.split(b"\r\n\r\n", 1)[1].endswith(b"\n"):
+    chunk = s.recv(4096)
+    if not chunk:
+        break
+    data += chunk
+time.sleep(0.3)
+pkts = sn.stop()
+def seg_end(p):
+    l3 = p[IP].len - p[IP].ihl * 4 if IP in p else p[IPv6].plen
+    return (p[TCP].seq + l3 - p[TCP].dataofs * 4) & 0xffffffff
+nxt = max(seg_end(p) for p in pkts if TCP in p)
+print(json.dumps({"port": port, "backend": data.split(b"\r\n\r\n", 1)[1].decode().strip(),
+                  "seq": nxt}), flush=True)
+end = time.monotonic() + 120
+while not os.path.exists(stop_file) and time.monotonic() < end:
+    time.sleep(0.1)
+s.close()
+"""
+
+# An ICMP error from a "router" to the VIP about VIP:vport -> client:port.
+SEND_ICMP = r"""
+family, lbmac, router, vip, vport, client, port, seq, mtu = sys.argv[1:10]
+vport, port, seq, mtu = int(vport), int(port), int(seq), int(mtu)
+eth = Ether(src=get_if_hwaddr("veth0"), dst=lbmac)
+if family == "4":
+    quoted = IP(src=vip, dst=client, ttl=63) / TCP(sport=vport, dport=port, flags="A", seq=seq)
+    pkt = eth / IP(src=router, dst=vip) / ICMP(type=3, code=4, nexthopmtu=mtu) / quoted
+else:
+    quoted = IPv6(src=vip, dst=client, hlim=63) / TCP(sport=vport, dport=port, flags="A",
+                                                     seq=seq)
+    pkt = eth / IPv6(src=router, dst=vip) / ICMPv6PacketTooBig(mtu=mtu) / quoted
+sendp(pkt, iface="veth0")
+"""
+
+ICMP_FIELDS = ["frame.number", "ip.src", "ip.dst", "ipv6.src", "ipv6.dst", "icmp.type",
+               "icmp.code", "icmpv6.type", "tcp.srcport", "tcp.dstport"]
+
+
+def icmp_rows(pcap):
+    """The packets of a capture as dicts of ICMP_FIELDS (tshark; inner headers of an
+    ICMP error's quote follow the outer ones, comma-separated)."""
+    cp = run(["tshark", "-n", "-r", pcap, "-T", "fields", "-E", "separator=|",
+              "-E", "occurrence=a", "-E", "aggregator=,"]
+             + sum([["-e", f] for f in ICMP_FIELDS], []), timeout=60, check=False)
+    return [dict(zip(ICMP_FIELDS, ln.split("|"))) for ln in cp.stdout.splitlines()
+            if ln.strip()]
+
+
 # -- the live-topology registry: cleanup on exit and on signals ------------
 
 _LIVE = []
@@ -191,15 +265,20 @@ def install_handlers():
 
 
 class Host:
-    def __init__(self, role, ns, ifname, ip, mac):
+    def __init__(self, role, ns, ifname, ip, mac, ip6=None):
         self.role = role
         self.ns = ns
         self.ifname = ifname
         self.ip = ip
+        self.ip6 = ip6
         self.mac = mac
 
+    def addr(self, family=4):
+        """The host's address of that family (4 or 6)."""
+        return self.ip6 if family == 6 else self.ip
+
     def __repr__(self):
-        return "Host(%s %s %s %s)" % (self.role, self.ns, self.ip, self.mac)
+        return "Host(%s %s %s %s %s)" % (self.role, self.ns, self.ip, self.ip6, self.mac)
 
 
 class Proc:
@@ -219,7 +298,8 @@ class Proc:
 class Topology:
     """A client, an equinox namespace and N backends on one bridge."""
 
-    def __init__(self, name, octet, backends=3, start_backends=True, quiet=False):
+    def __init__(self, name, octet, backends=3, start_backends=True, quiet=False, ipv6=True,
+                 gue_port=GUE_PORT, http_ports=(80,)):
         if not re.match(r"^[a-z0-9]{1,10}$", name):
             raise ValueError("topology name must be 1-10 of [a-z0-9]: %r" % name)
         if not 200 <= octet <= 254:
@@ -230,6 +310,13 @@ class Topology:
         self.prefix = "eqx-%s" % name
         self.vip = "%s.100" % self.net
         self.lb_ip = "%s.10" % self.net
+        self.ipv6 = ipv6
+        self.net6 = "fd00:%d:" % octet  # + ":host"
+        self.vip6 = "%s:100" % self.net6 if ipv6 else None
+        self.lb_ip6 = "%s:10" % self.net6 if ipv6 else None
+        self.gue_port = gue_port
+        self.http_ports = tuple(http_ports)
+        self.client_aliases = []
         self.n_backends = backends
         self.start_backends_flag = start_backends
         self.quiet = quiet
@@ -290,6 +377,16 @@ class Topology:
     def backend_names(self):
         return ["b%d" % i for i in range(1, self.n_backends + 1)]
 
+    def vip_addr(self, family=4):
+        return self.vip6 if family == 6 else self.vip
+
+    def role_of(self, address):
+        """The role ("b2") of the host with that address, or None."""
+        for h in self.hosts.values():
+            if address in (h.ip, h.ip6):
+                return h.role
+        return None
+
     # -- building ------------------------------------------------------------
 
     def build(self):
@@ -300,7 +397,10 @@ class Topology:
         self.log("building in %s (workdir %s)" % (self.net + ".0/24", self.workdir))
 
         sw = self._add_ns("sw")
-        run(["ip", "-n", sw, "link", "add", "br0", "type", "bridge", "stp_state", "0"])
+        # No multicast snooping: equinox joins no group for the addresses it answers ND
+        # for, and a snooping bridge could keep neighbour solicitations from it.
+        run(["ip", "-n", sw, "link", "add", "br0", "type", "bridge", "stp_state", "0",
+             "mcast_snooping", "0"])
         # A plain L2 switch: br_netfilter (built in here) would otherwise validate IPv4
         # headers and silently eat the malformed frames that tests send on purpose.
         self.sysctl(sw, {"net.bridge.bridge-nf-call-iptables": 0,
@@ -314,22 +414,38 @@ class Topology:
             self._add_host("b%d" % i, HOST_IFACE, "%s.%d" % (self.net, 20 + i), 20 + i,
                            mtu=JUMBO_MTU)
         self.hosts["lb"].ip = self.lb_ip
+        self.hosts["lb"].ip6 = self.lb_ip6
         if self.start_backends_flag:
             for b in self.backend_names():
                 self.start_backend(b)
 
-    def _add_ns(self, role):
+    # IPv6 on a host: usable addresses at once (no DAD), no router solicitations or
+    # autoconfiguration, so the only IPv6 noise equinox sees is ND and MLD.
+    IPV6_ON = {"net.ipv6.conf.all.disable_ipv6": 0,
+               "net.ipv6.conf.default.disable_ipv6": 0,
+               "net.ipv6.conf.all.accept_dad": 0,
+               "net.ipv6.conf.default.accept_dad": 0,
+               "net.ipv6.conf.all.accept_ra": 0,
+               "net.ipv6.conf.default.accept_ra": 0,
+               "net.ipv6.conf.all.router_solicitations": 0,
+               "net.ipv6.conf.default.router_solicitations": 0,
+               "net.ipv6.conf.all.forwarding": 0}
+    IPV6_OFF = {"net.ipv6.conf.all.disable_ipv6": 1,
+                "net.ipv6.conf.default.disable_ipv6": 1}
+
+    def _add_ns(self, role, ipv6=False):
         ns = self.ns(role)
         run(["ip", "netns", "add", ns])
         self.namespaces.append(ns)
+        # IPv6 only where a host has kernel addresses: the switch and equinox's
+        # namespace stay silent (no router solicitations, DAD or MLD as noise).
+        self.sysctl(ns, self.IPV6_ON if ipv6 else self.IPV6_OFF)
         run(["ip", "-n", ns, "link", "set", "lo", "up"])
-        # No IPv6: no router solicitations or DAD to count as noise in equinox's counters.
-        self.sysctl(ns, {"net.ipv6.conf.all.disable_ipv6": 1,
-                         "net.ipv6.conf.default.disable_ipv6": 1})
         return ns
 
     def _add_host(self, role, ifname, ip, host_octet, mtu):
-        ns = self._add_ns(role)
+        has_ip6 = self.ipv6 and ip is not None
+        ns = self._add_ns(role, ipv6=has_ip6)
         sw = self.ns("sw")
         swport = "p-%s" % role
         mac = self.mac(host_octet)
@@ -340,9 +456,30 @@ class Topology:
         # Kernel veths hand AF_PACKET partial checksums unless tx offload is off.
         self.ethtool_tx_off(ns, ifname)
         self.ethtool_tx_off(sw, swport)
+        ip6 = None
         if ip is not None:
             run(["ip", "-n", ns, "addr", "add", "%s/24" % ip, "dev", ifname])
-        self.hosts[role] = Host(role, ns, ifname, ip, mac)
+        if has_ip6:
+            ip6 = "%s:%d" % (self.net6, host_octet)
+            run(["ip", "-n", ns, "addr", "add", "%s/64" % ip6, "dev", ifname, "nodad"])
+        self.hosts[role] = Host(role, ns, ifname, ip, mac, ip6)
+
+    def add_client_addresses(self, n):
+        """n more client addresses (10.<octet>.0.51.. and fd00:<octet>::51..); returns
+        them as a list of (ipv4, ipv6-or-None)."""
+        out = []
+        c = self.client
+        for i in range(len(self.client_aliases), len(self.client_aliases) + n):
+            ip = "%s.%d" % (self.net, 51 + i)
+            run(["ip", "-n", c.ns, "addr", "add", "%s/24" % ip, "dev", c.ifname])
+            ip6 = None
+            if self.ipv6:
+                ip6 = "%s:%d" % (self.net6, 51 + i)
+                run(["ip", "-n", c.ns, "addr", "add", "%s/64" % ip6, "dev", c.ifname,
+                     "nodad"])
+            out.append((ip, ip6))
+        self.client_aliases += out
+        return out
 
     @staticmethod
     def ethtool_tx_off(ns, ifname):
@@ -354,26 +491,50 @@ class Topology:
         args += ["%s=%s" % (k, v) for k, v in values.items()]
         run(args)
 
-    def start_backend(self, role):
-        """TUN + eqx-decap + VIP on lo + http_backend.py in backend namespace `role`."""
+    def start_backend(self, role, decap=True):
+        """TUN + eqx-decap + VIPs on lo + http_backend.py in backend namespace `role`.
+        decap=False: no TUN and no decapsulator (enough for l2dsr)."""
         h = self.hosts[role]
         ns = h.ns
-        run(["ip", "netns", "exec", ns, "ip", "tuntap", "add", "dev", "dtun0", "mode", "tun"])
-        run(["ip", "-n", ns, "link", "set", "dtun0", "up"])
+        if decap:
+            run(["ip", "netns", "exec", ns, "ip", "tuntap", "add", "dev", "dtun0", "mode",
+                 "tun"])
+            run(["ip", "-n", ns, "link", "set", "dtun0", "up"])
         run(["ip", "-n", ns, "addr", "add", "%s/32" % self.vip, "dev", "lo"])
-        self.sysctl(ns, {
+        if self.ipv6:
+            # On lo the kernel accepts packets for it from any device (the TUN, or
+            # veth0 for l2dsr) and answers no neighbour solicitation for it on veth0.
+            run(["ip", "-n", ns, "addr", "add", "%s/128" % self.vip6, "dev", "lo", "nodad"])
+        rp = {} if not decap else {"net.ipv4.conf.dtun0.rp_filter": 0}
+        self.sysctl(ns, dict(rp, **{
             # Inner packets arrive on dtun0 from clients routed via veth0.
             "net.ipv4.conf.all.rp_filter": 0,
             "net.ipv4.conf.default.rp_filter": 0,
-            "net.ipv4.conf.dtun0.rp_filter": 0,
             "net.ipv4.conf.%s.rp_filter" % h.ifname: 0,
             # DSR: the VIP on lo must not be answered for in ARP (equinox owns it).
             "net.ipv4.conf.all.arp_ignore": 1,
             "net.ipv4.conf.all.arp_announce": 2,
-        })
-        self.spawn("%s-decap" % role, ns, [str(decap_bin(self.workdir)), "--tun", "dtun0"])
-        self.spawn("%s-http" % role, ns, [PYTHON, str(HTTP_BACKEND), "--name", role])
-        deadline = time.monotonic() + 15
+        }))
+        if decap:
+            args = [str(decap_bin(self.workdir)), "--tun", "dtun0"]
+            if self.gue_port:
+                args += ["--gue-port", str(self.gue_port)]
+            if not self.ipv6:
+                args += ["--no-ipv6"]
+            self.spawn("%s-decap" % role, ns, args)
+        self.start_http(role)
+        self.log("backend %s up at %s%s" % (role, h.ip, " and %s" % h.ip6 if h.ip6 else ""))
+
+    def start_http(self, role, wait=15):
+        """(Re)start backend role's HTTP server (all addresses, both families)."""
+        h = self.hosts[role]
+        args = [PYTHON, str(HTTP_BACKEND), "--name", role]
+        if self.ipv6:
+            args += ["--bind", "::"]
+        for port in self.http_ports:
+            args += ["--port", str(port)]
+        self.spawn("%s-http" % role, h.ns, args)
+        deadline = time.monotonic() + wait
         while True:
             cp = self.run_in(role, ["curl", "-s", "-m", "2", "--noproxy", "*",
                                     "http://127.0.0.1/"], check=False, timeout=5)
@@ -382,12 +543,37 @@ class Topology:
             if time.monotonic() > deadline:
                 raise TopoError("backend %s http server not answering" % role)
             time.sleep(0.1)
-        self.log("backend %s up at %s" % (role, h.ip))
+
+    def stop_http(self, role):
+        """Stop backend role's HTTP server: its port then answers SYNs with RST."""
+        p = self.proc("%s-http" % role)
+        if p is not None:
+            self.stop_proc(p)
+
+    def decap_counters(self, role, timeout=5):
+        """The counters of role's eqx-decap (SIGUSR1 makes it print them), as a dict."""
+        p = self.proc("%s-decap" % role)
+        if p is None or p.popen.poll() is not None:
+            raise TopoError("no running eqx-decap in %s" % role)
+        before = Path(p.logpath).read_text(errors="replace").count("eqx-decap: rx_")
+        p.popen.send_signal(signal.SIGUSR1)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            text = Path(p.logpath).read_text(errors="replace")
+            lines = [ln for ln in text.splitlines() if ln.startswith("eqx-decap: rx_")]
+            if len(lines) > before:
+                return dict((k, int(v)) for k, v in re.findall(r"(\w+)=(\d+)", lines[-1]))
+            time.sleep(0.05)
+        raise TopoError("eqx-decap in %s printed no counters:\n%s" % (role, p.tail()))
 
     # -- processes -----------------------------------------------------------
 
     def spawn(self, name, ns, args, env=None):
         logpath = Path(self.workdir) / ("%s.log" % name)
+        n = 1
+        while logpath.exists():
+            n += 1
+            logpath = Path(self.workdir) / ("%s.%d.log" % (name, n))
         logf = open(logpath, "w")
         try:
             p = subprocess.Popen(["ip", "netns", "exec", ns] + list(map(str, args)),
@@ -400,7 +586,8 @@ class Topology:
         return proc
 
     def proc(self, name):
-        for p in self.procs:
+        """The latest process spawned under that name (a restarted one replaces it)."""
+        for p in reversed(self.procs):
             if p.name == name:
                 return p
         return None
@@ -424,32 +611,65 @@ class Topology:
 
     # -- equinox -------------------------------------------------------------
 
-    def config(self, backends=None, workers=1, vip_extra=None):
-        """The default equinox config for this topology, as a dict."""
+    def vip_config(self, name="web", family=4, backends=None, forwarding="ipip", port=80,
+                   weights=None, **extra):
+        """One entry of `vips`: the VIP of that family; backends: addresses (default:
+        every backend's address of the VIP's family); weights: one per backend."""
         if backends is None:
-            backends = [b.ip for b in self.backends]
+            backends = [b.addr(family) for b in self.backends]
+        if weights is None:
+            weights = [1] * len(backends)
         vip = {
-            "name": "web",
-            "address": self.vip,
+            "name": name,
+            "address": self.vip_addr(family),
             "protocol": "tcp",
-            "port": 80,
-            "forwarding": "ipip",
-            "backends": [{"address": a, "weight": 1, "state": "active"} for a in backends],
+            "port": port,
+            "forwarding": forwarding,
+            "backends": [{"address": a, "weight": w, "state": "active"}
+                         for a, w in zip(backends, weights)],
         }
-        if vip_extra:
-            vip.update(vip_extra)
+        vip.update(extra)
+        return vip
+
+    @staticmethod
+    def eal_lcores(workers):
+        """EAL lcore arguments: the control lcore and `workers` worker lcores, spread
+        over this machine's CPUs (--lcores maps more lcores than CPUs)."""
+        if workers == 1:
+            return ["-l", "0-1"]
+        ncpu = max(1, os.cpu_count() or 1)
+        cpus = ["0@0"] + ["%d@%d" % (i, (1 + (i - 1) % (ncpu - 1)) if ncpu > 1 else 0)
+                          for i in range(1, workers + 1)]
+        return ["--lcores", ",".join(cpus)]
+
+    def config(self, backends=None, workers=1, vip_extra=None, vips=None, port_extra=None):
+        """The default equinox config for this topology, as a dict: one IPIP VIP
+        "web" on the IPv4 VIP (backends: addresses), or the given `vips` list."""
+        if vips is None:
+            vip = self.vip_config(backends=backends if backends is not None
+                                  else [b.ip for b in self.backends])
+            if vip_extra:
+                vip.update(vip_extra)
+            vips = [vip]
+        addresses = ["%s/24" % self.lb_ip]
+        if self.ipv6:
+            addresses.append("%s/64" % self.lb_ip6)
+        port = {
+            "name": "p0",
+            "device": "net_af_packet0,iface=%s,qpairs=%d" % (LB_IFACE, workers),
+            "addresses": addresses,
+        }
+        if port_extra:
+            port.update(port_extra)
         return {
             "instance": {"name": self.prefix, "id": 1},
-            "eal": ["-l", "0-1", "--no-huge", "-m", "512", "--no-pci",
-                    "--file-prefix", self.prefix, "--log-level", "lib.eal:warning"],
+            "eal": self.eal_lcores(workers) + [
+                "--no-huge", "-m", "512", "--no-pci", "--file-prefix", self.prefix,
+                "--log-level", "lib.eal:warning"],
             "dataplane": {"workers": workers, "idle": "adaptive",
                           "flow_table_size": 65536, "mbufs": 8192},
-            "ports": [{
-                "name": "p0",
-                "device": "net_af_packet0,iface=%s,qpairs=%d" % (LB_IFACE, workers),
-                "addresses": ["%s/24" % self.lb_ip],
-            }],
-            "vips": [vip],
+            "ports": [port],
+            "vips": vips,
             "control": {"socket": str(Path(self.workdir) / "ctl.sock")},
         }
 
@@ -578,8 +798,141 @@ class Topology:
 
     # -- client helpers ---------------------------------------------------------
 
-    def url(self, path="/"):
-        return "http://%s%s" % (self.vip, path)
+    def url(self, path="/", family=4, port=80):
+        if family == 6:
+            return "http://[%s]:%d%s" % (self.vip6, port, path)
+        return "http://%s:%d%s" % (self.vip, port, path) if port != 80 else \
+            "http://%s%s" % (self.vip, path)
+
+    def http_many(self, n, host=None, port=80, path="/", sources=None, timeout=5,
+                  role="client", wait=None):
+        """n new connections (per source address, if sources are given) with
+        tests/tools/http_client.py in role's namespace, one GET each. Returns its JSON:
+        {"ok", "failed", "backends": {name: n}, "by_source": {addr: {name: n}},
+         "errors": [...], "elapsed_s"}."""
+        args = [PYTHON, str(HTTP_CLIENT), "--host", host or self.vip, "--port", str(port),
+                "--path", path, "-n", str(n), "--timeout", str(timeout)]
+        for s in sources or []:
+            args += ["--source", s]
+        per = max(1, len(sources or []))
+        cp = self.run_in(role, args, timeout=wait or (n * per * (timeout + 1) + 30))
+        try:
+            return json.loads(cp.stdout.strip().splitlines()[-1])
+        except (ValueError, IndexError) as e:
+            raise TopoError("http_client.py: no JSON (exit %d):\n%s%s"
+                            % (cp.returncode, cp.stdout[-500:], cp.stderr[-1500:])) from e
+
+    def keepalive(self, name, host=None, port=80, interval=0.05, limit=120, role="client"):
+        """Start a long-lived keep-alive connection (http_client.py --keepalive):
+        one GET every `interval` s on ONE TCP connection, a JSON line per response,
+        until stop_keepalive(). Returns the Proc."""
+        stop_file = Path(self.workdir) / ("%s.stop" % name)
+        proc = self.spawn(name, self.hosts[role].ns,
+                          [PYTHON, str(HTTP_CLIENT), "--host", host or self.vip,
+                           "--port", str(port), "--keepalive", "--interval", str(interval),
+                           "--limit", str(limit), "--stop-file", str(stop_file)])
+        proc.stop_file = stop_file
+        return proc
+
+    @staticmethod
+    def keepalive_records(proc):
+        out = []
+        for line in Path(proc.logpath).read_text(errors="replace").splitlines():
+            try:
+                out.append(json.loads(line))
+            except ValueError:
+                pass
+        return out
+
+    def keepalive_first(self, proc, timeout=15):
+        """The first record of a keep-alive connection (its first response or error)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            recs = self.keepalive_records(proc)
+            if recs:
+                return recs[0]
+            if proc.popen.poll() is not None:
+                break
+            time.sleep(0.05)
+        return None
+
+    def stop_keepalive(self, proc, timeout=15):
+        """Stop it; returns (exit status, records)."""
+        proc.stop_file.write_text("stop\n")
+        try:
+            rc = proc.popen.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            proc.popen.kill()
+            rc = None
+        return rc, self.keepalive_records(proc)
+
+    def start_capture(self, role, pcap, bpf, iface=None, wait=30):
+        """tshark -w pcap on role's interface (or iface) with a capture filter; returns
+        the Proc once tshark captures. Stop it with stop_proc(proc, signal.SIGINT)."""
+        h = self.hosts[role]
+        cap = self.spawn("tshark-%s" % role, h.ns,
+                         ["tshark", "-n", "-i", iface or h.ifname, "-f", bpf, "-w", pcap])
+        deadline = time.monotonic() + wait
+        while time.monotonic() < deadline:
+            if "Capturing on" in Path(cap.logpath).read_text(errors="replace"):
+                time.sleep(0.5)
+                return cap
+            if cap.popen.poll() is not None:
+                break
+            time.sleep(0.1)
+        raise TopoError("tshark did not start:\n%s" % cap.tail())
+
+    def backend_json(self, vip_name, address):
+        """vips --json's entry of backend `address` in VIP `vip_name` (or None)."""
+        for v in self.vips().get("vips", []):
+            if v.get("name") != vip_name:
+                continue
+            for b in v.get("backends", []):
+                if b.get("address") == address:
+                    return b
+        return None
+
+    def wait_for(self, what, pred, timeout=15, interval=0.1):
+        """Poll pred() until it returns a true value (returned), bounded; raises."""
+        deadline = time.monotonic() + timeout
+        last = None
+        while True:
+            if self.equinox is not None and not self.equinox_alive():
+                raise EquinoxDied("equinox died:\n%s" % self.equinox.tail())
+            last = pred()
+            if last:
+                return last
+            if time.monotonic() > deadline:
+                raise TopoError("%s: not within %ss" % (what, timeout))
+            time.sleep(interval)
+
+    def hold_connection(self, name, family=4, port=80, timeout=20):
+        """Open one TCP connection from the client to the VIP, answer one GET, keep
+        it open and idle. Returns (Proc, {"port", "backend", "seq"}), seq being the
+        backend's next sequence number; write proc.stop_file to close it."""
+        stop = Path(self.workdir) / ("%s.stop" % name)
+        p = self.spawn(name, self.client.ns, [PYTHON, "-c", HOLD, family,
+                                              self.vip_addr(family), port, stop])
+        p.stop_file = stop
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            for line in Path(p.logpath).read_text(errors="replace").splitlines():
+                if line.startswith("{"):
+                    return p, json.loads(line)
+            if p.popen.poll() is not None:
+                break
+            time.sleep(0.1)
+        raise TopoError("hold connection failed:\n%s" % p.tail())
+
+    def send_icmp_error(self, family, client_port, seq, mtu, router=None, vport=80):
+        """From the client namespace (a router on the return path): ICMP frag needed
+        (IPv4) or ICMPv6 packet too big to the VIP, quoting VIP:vport -> client:port."""
+        if router is None:
+            router = "%s.254" % self.net if family == 4 else "%s:254" % self.net6
+        self.scapy("client", SEND_ICMP, args=[family, self.lb.mac, router,
+                                              self.vip_addr(family), vport,
+                                              self.client.addr(family), client_port, seq,
+                                              mtu])
 
     def curl(self, url=None, timeout=5, role="client"):
         """One request with curl from role; returns (ok, body or error text)."""

@@ -8,6 +8,10 @@
   the client (DSR);
 - a malformed IPIP packet is counted and dropped, and eqx-decap keeps running;
 - an IPv6-in-IPv4 packet (protocol 41) is decapsulated into the TUN device too;
+- over an IPv6 outer header (4in6, 6in6) and in GUE (UDP 5555, GUE 00 PP 00 00, over
+  IPv4 and IPv6) a SYN to the VIP (IPv4 or IPv6) is answered by a SYN-ACK from that
+  VIP, straight to the client; GUE packets with a wrong header (version, control
+  bit, optional fields, flags, protocol) are counted as drop_bad_gue;
 - a test process killed mid-run by SIGTERM leaves no namespace behind, and one
   killed by SIGKILL has its namespaces swept by the next run.
 
@@ -69,6 +73,47 @@ with eqxtopo.Topology("hkill", 218, backends=1) as t:
 """
 
 
+# A SYN to the VIP in each encapsulation eqx-decap takes; prints the SYN-ACKs.
+ENCAP_PROBE = r"""
+client, client6, backend, backend6, vip, vip6, bmac, sport, gue_port = sys.argv[1:10]
+sport, gue_port = int(sport), int(gue_port)
+eth = Ether(src=get_if_hwaddr("veth0"), dst=bmac)
+def syn(fam, p):
+    inner = IP(src=client, dst=vip) if fam == 4 else IPv6(src=client6, dst=vip6)
+    return inner / TCP(sport=p, dport=80, flags="S", seq=1000)
+def gue(proto):
+    return Raw(bytes([0, proto, 0, 0]))
+cases = {
+    "4in6": eth / IPv6(src=client6, dst=backend6, nh=4) / syn(4, sport),
+    "6in6": eth / IPv6(src=client6, dst=backend6, nh=41) / syn(6, sport + 1),
+    "gue4in4": eth / IP(src=client, dst=backend) / UDP(sport=49152, dport=gue_port)
+               / gue(4) / syn(4, sport + 2),
+    "gue6in4": eth / IP(src=client, dst=backend) / UDP(sport=49153, dport=gue_port)
+               / gue(41) / syn(6, sport + 3),
+    "gue4in6": eth / IPv6(src=client6, dst=backend6) / UDP(sport=49154, dport=gue_port)
+               / gue(4) / syn(4, sport + 4),
+    "gue6in6": eth / IPv6(src=client6, dst=backend6) / UDP(sport=49155, dport=gue_port)
+               / gue(41) / syn(6, sport + 5),
+}
+sn = AsyncSniffer(iface="veth0", filter="tcp and src port 80 and dst portrange %d-%d"
+                  % (sport, sport + 5))
+sn.start()
+time.sleep(0.5)
+for name, pkt in cases.items():
+    sendp(pkt, iface="veth0")
+# Bad GUE headers: version 1, control bit, Hlen 1, flags, inner protocol 6.
+for hdr in (b"\x40\x04\x00\x00", b"\x20\x04\x00\x00", b"\x01\x04\x00\x00",
+            b"\x00\x04\x80\x00", b"\x00\x06\x00\x00"):
+    sendp(eth / IP(src=client, dst=backend) / UDP(sport=49160, dport=gue_port) / Raw(hdr)
+          / syn(4, sport + 10), iface="veth0")
+time.sleep(2)
+for p in sn.stop():
+    ip = p[IP] if IP in p else p[IPv6]
+    print("REPLY dport=%d src=%s flags=%s ack=%d ethsrc=%s" % (
+        p[TCP].dport, ip.src, p[TCP].flags, p[TCP].ack, p[Ether].src))
+"""
+
+
 def ns_with_prefix(prefix):
     return [n for n in eqxtopo.netns_list() if n.startswith(prefix)]
 
@@ -121,6 +166,33 @@ def body(c):
 
         t.scapy("client", BAD_IPIP, args=[t.client.ip, b1.ip, b1.mac])
         t.scapy("client", IP6IP, args=[t.client.ip, b1.ip, b1.mac])
+        time.sleep(0.5)
+
+        before = t.decap_counters("b1")
+        sport = 42000
+        cp = t.scapy("client", ENCAP_PROBE, args=[t.client.ip, t.client.ip6, b1.ip, b1.ip6,
+                                                  t.vip, t.vip6, b1.mac, sport, t.gue_port])
+        replies = [ln for ln in cp.stdout.splitlines() if ln.startswith("REPLY")]
+        for i, (name, vip) in enumerate([("4in6", t.vip), ("6in6", t.vip6),
+                                         ("gue4in4", t.vip), ("gue6in4", t.vip6),
+                                         ("gue4in6", t.vip), ("gue6in6", t.vip6)]):
+            ok = [r for r in replies if "dport=%d " % (sport + i) in r and "flags=SA" in r
+                  and "ack=1001" in r and "src=%s " % vip in r and b1.mac in r]
+            c.check(ok, "%s: a SYN to %s is answered by b1 from the VIP (DSR)" % (name, vip),
+                    replies)
+        after = t.decap_counters("b1")
+        rose = {k: after[k] - before.get(k, 0) for k in after if after[k] != before.get(k, 0)}
+        c.check(rose.get("rx_ipip6") == 1 and rose.get("rx_ip6ip6") == 1,
+                "eqx-decap counted 4in6 and 6in6 once each", rose)
+        c.check(rose.get("rx_gue4") == 7 and rose.get("rx_gue6") == 2
+                and rose.get("rx_gue_inner4") == 2 and rose.get("rx_gue_inner6") == 2,
+                "eqx-decap counted the GUE packets by outer and inner family", rose)
+        c.check(rose.get("drop_bad_gue") == 5 and rose.get("tx_tun") == 6,
+                "the 5 bad GUE headers dropped (drop_bad_gue), the 6 good ones to the TUN",
+                rose)
+        c.check(not any(r for r in replies if "dport=%d " % (sport + 10) in r),
+                "no answer to a packet behind a bad GUE header")
+
         time.sleep(0.5)
         decap = t.proc("b1-decap")
         c.check(decap.popen.poll() is None, "eqx-decap survives malformed IPIP")

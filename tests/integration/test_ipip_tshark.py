@@ -2,7 +2,8 @@
 """What equinox puts on the wire toward a backend, decoded by tshark's dissectors.
 
 tshark captures IP protocol 4 on backend b1's veth while curl runs (small GETs and
-one 200 KB upload, whose full-size client segments become 1520-byte outer packets).
+one 200 KB upload, whose full-size client segments fill the port MTU of 1500 once
+equinox's ICMP frag needed has lowered the client's path MTU to 1480).
 Then `tshark -r FILE -V` (with IPv4 and TCP checksum validation on) must decode
 every packet as IPv4-in-IPv4 with:
   outer src = equinox's port address, outer dst = b1, protocol 4,
@@ -78,8 +79,8 @@ def body(c):
                 break
         nonzero = {k: v for k, v in t.stats().get("drops", {}).items() if v}
         c.check(uploaded is not None and uploaded.endswith(" %d" % UPLOAD),
-                "a %d-byte upload (full-size segments, 1520-byte outer packets) arrives whole"
-                % UPLOAD, "%s; equinox drops: %s" % (uploaded, nonzero))
+                "a %d-byte upload (full-size segments, outer packets up to the port MTU) "
+                "arrives whole" % UPLOAD, "%s; equinox drops: %s" % (uploaded, nonzero))
 
         time.sleep(0.5)
         t.stop_proc(cap, sig=eqxtopo.signal.SIGINT, timeout=15)

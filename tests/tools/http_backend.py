@@ -5,7 +5,8 @@ Keep-alive capable (protocol_version HTTP/1.1, Content-Length on every reply),
 one thread per connection. Listens on all addresses by default, so it answers
 both on the backend's own address and on the VIP bound to its loopback (DSR).
 
-    http_backend.py --name b1 [--bind 0.0.0.0] [--port 80]
+    http_backend.py --name b1 [--bind 0.0.0.0] [--port 80 [--port 8080 ...]]
+    http_backend.py --name b1 --bind ::   (both families: IPv6 and IPv4-mapped)
 
 GET /        -> "b1\n"
 GET /size/N  -> N bytes of payload (first line "b1"), for larger transfers
@@ -16,11 +17,21 @@ SIGTERM/SIGINT stop it; it prints how many requests it served.
 
 import argparse
 import signal
+import socket
 import sys
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 MAX_SIZE = 16 * 1024 * 1024
+
+
+class DualStackServer(ThreadingHTTPServer):
+    """An IPv6 listener that takes IPv4 too (IPV6_V6ONLY off, whatever the sysctl)."""
+    address_family = socket.AF_INET6
+
+    def server_bind(self):
+        self.socket.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)
+        super().server_bind()
 
 
 class Handler(BaseHTTPRequestHandler):
@@ -95,31 +106,49 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--name", required=True, help="text every GET answers with")
     ap.add_argument("--bind", default="0.0.0.0")
-    ap.add_argument("--port", type=int, default=80)
+    ap.add_argument("--port", type=int, action="append",
+                    help="port to listen on (repeatable; default 80)")
     ap.add_argument("--verbose", action="store_true", help="log every request")
     args = ap.parse_args()
+    ports = args.port or [80]
 
     ThreadingHTTPServer.allow_reuse_address = True
     ThreadingHTTPServer.daemon_threads = True
-    srv = ThreadingHTTPServer((args.bind, args.port), Handler)
-    srv.backend_name = args.name
-    srv.verbose = args.verbose
-    srv.served = 0
-    srv.count_lock = threading.Lock()
+    cls = DualStackServer if ":" in args.bind else ThreadingHTTPServer
+    count_lock = threading.Lock()
+    servers = []
+    for port in ports:
+        srv = cls((args.bind, port), Handler)
+        srv.backend_name = args.name
+        srv.verbose = args.verbose
+        srv.served = 0
+        srv.count_lock = count_lock
+        servers.append(srv)
 
     def stop(signum, frame):
         # shutdown() waits for serve_forever(), which runs in this thread: hand it off.
-        threading.Thread(target=srv.shutdown, daemon=True).start()
+        for srv in servers:
+            threading.Thread(target=srv.shutdown, daemon=True).start()
 
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
-    print("http_backend %s listening on %s:%d" % (args.name, args.bind, args.port),
-          flush=True)
+    # Every server but the first in a thread of its own; the first in this one.
+    threads = [threading.Thread(target=srv.serve_forever, kwargs={"poll_interval": 0.2},
+                                daemon=True) for srv in servers[1:]]
+    for th in threads:
+        th.start()
+    print("http_backend %s listening on %s port %s" % (args.name, args.bind,
+                                                       ",".join(map(str, ports))), flush=True)
     try:
-        srv.serve_forever(poll_interval=0.2)
+        servers[0].serve_forever(poll_interval=0.2)
+        for th in threads:
+            th.join(timeout=5)
     finally:
-        srv.server_close()
-        print("http_backend %s served %d requests" % (args.name, srv.served), flush=True)
+        for srv in servers:
+            srv.server_close()
+        print("http_backend %s served %d requests" % (args.name,
+                                                      sum(s.served for s in servers)),
+              flush=True)
     return 0
 
 
