@@ -14,6 +14,7 @@
 
 #include "control.h"
 #include "dataplane.h"
+#include "udp.h"
 
 struct eqx_ctl_stats eqx_ctl_stats;
 
@@ -210,6 +211,8 @@ eqx_control_frame(struct eqx_app *app, struct rte_mbuf *m)
 		eqx_ctl_stats.health_replies++;
 		return;
 	}
+	if (eqx_udp_rx(app, m, &h))
+		return;
 	if (h.frag != NET_FRAG_NONE) {
 		eqx_ctl_stats.unhandled++;
 		rte_pktmbuf_free(m);
@@ -336,6 +339,20 @@ eqx_reload(struct eqx_app *app, char **err_text)
 	return rc;
 }
 
+/* A frame worker w could not place goes on to the next worker. */
+static void
+relay(struct eqx_app *app, unsigned int w, struct rte_mbuf *m)
+{
+	struct eqx_worker *next = &app->workers[(w + 1) % app->n_workers];
+
+	if (rte_ring_sp_enqueue(next->relay, m) != 0) {
+		eqx_ctl_stats.relay_lost++;
+		rte_pktmbuf_free(m);
+		return;
+	}
+	eqx_ctl_stats.relayed++;
+}
+
 int
 eqx_control_loop(struct eqx_app *app)
 {
@@ -350,8 +367,12 @@ eqx_control_loop(struct eqx_app *app)
 		for (w = 0; w < app->n_workers; w++) {
 			n = rte_ring_sc_dequeue_burst(app->workers[w].to_ctrl, (void **)pkts,
 						      EQX_BURST, NULL);
-			for (i = 0; i < n; i++)
-				eqx_control_frame(app, pkts[i]);
+			for (i = 0; i < n; i++) {
+				if (*EQX_HOPS(pkts[i]) != 0)
+					relay(app, w, pkts[i]);
+				else
+					eqx_control_frame(app, pkts[i]);
+			}
 			got += n;
 		}
 		got += fan_out_events(app);

@@ -21,6 +21,12 @@
 	_(nd_malformed)      \
 	_(health_replies)    \
 	_(installs_lost)     \
+	_(udp_rx)            \
+	_(udp_tx)            \
+	_(udp_malformed)     \
+	_(udp_unresolved)    \
+	_(relayed)           \
+	_(relay_lost)        \
 	_(unhandled)         \
 	_(reloads)           \
 	_(reloads_rejected)  \

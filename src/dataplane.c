@@ -46,10 +46,11 @@ eqx_dp_ctx_init(struct eqx_dp_ctx *c, struct eqx_app *app, struct eqx_worker *w)
 	c->w = w;
 }
 
+/* Constant sizes: the compiler compares inline instead of calling memcmp. */
 static inline bool
 addr_eq(uint8_t family, const uint8_t *a, const uint8_t *b)
 {
-	return memcmp(a, b, family == 4 ? 4 : 16) == 0;
+	return family == 4 ? memcmp(a, b, 4) == 0 : memcmp(a, b, 16) == 0;
 }
 
 const struct eqx_vip *
@@ -143,6 +144,7 @@ static void
 to_control(struct eqx_dp_ctx *c, unsigned int p, struct rte_mbuf *m)
 {
 	m->port = (uint16_t)p;
+	*EQX_HOPS(m) = 0;
 	if (unlikely(rte_ring_sp_enqueue(c->w->to_ctrl, m) != 0)) {
 		drop(c, EQX_DROP_CONTROL_RING_FULL, m);
 		return;
@@ -242,6 +244,7 @@ affinity_install(struct eqx_dp_ctx *c, const struct eqx_event *ev)
 	struct flow_entry *ae;
 	struct flow_key ak;
 	uint32_t ahash;
+	bool fresh;
 	const struct eqx_vip *vip = eqx_state_vip_by_id(c->st, ev->vip);
 
 	if (vip == NULL)
@@ -249,9 +252,7 @@ affinity_install(struct eqx_dp_ctx *c, const struct eqx_event *ev)
 	key_set(&ak, ev->family, 0, ev->client, vip->addr, 0, vip->port);
 	ak.dport = vip->id;
 	ahash = flow_hash(&ak);
-	ae = flow_lookup(c->w->affinity, &ak, ahash, c->now);
-	if (ae == NULL)
-		ae = flow_insert(c->w->affinity, &ak, ahash, c->now, false);
+	ae = flow_lookup_or_insert(c->w->affinity, &ak, ahash, c->now, false, &fresh);
 	if (ae == NULL)
 		return;
 	ae->backend = ev->backend;
@@ -305,10 +306,7 @@ balance_miss(struct eqx_dp_ctx *c, struct pending *pd, struct flow_entry *e)
 				(h->tcp_flags & (NET_TCP_SYN | NET_TCP_ACK)) == NET_TCP_SYN;
 
 		/* Two frames of one new flow in a burst: the first one inserted it. */
-		e = flow_lookup(w->flows, &pd->key, pd->hash, c->now);
-		fresh = e == NULL;
-		if (e == NULL)
-			e = flow_insert(w->flows, &pd->key, pd->hash, c->now, syn_only);
+		e = flow_lookup_or_insert(w->flows, &pd->key, pd->hash, c->now, syn_only, &fresh);
 		/* Without an entry the flow still goes where Maglev says: counted, not dropped. */
 		if (unlikely(e == NULL)) {
 			w->stats.drops[EQX_DROP_FLOW_TABLE_FULL]++;
@@ -338,13 +336,12 @@ fragment_record(struct eqx_dp_ctx *c, const struct net_hdrs *h, const struct eqx
 	struct flow_entry *e;
 	struct flow_key k;
 	uint32_t hash;
+	bool fresh;
 
 	key_set(&k, h->family, h->l4_proto, h->src, h->dst, (uint16_t)(h->ip4_id >> 16),
 		(uint16_t)h->ip4_id);
 	hash = flow_hash(&k);
-	e = flow_lookup(c->w->frags, &k, hash, c->now);
-	if (e == NULL)
-		e = flow_insert(c->w->frags, &k, hash, c->now, false);
+	e = flow_lookup_or_insert(c->w->frags, &k, hash, c->now, false, &fresh);
 	if (e != NULL) {
 		e->vip = vip->id;
 		e->backend = b->id;
@@ -404,6 +401,35 @@ send_too_big(struct eqx_dp_ctx *c, unsigned int p, const struct net_hdrs *h, str
 	eqx_dp_tx(c, p, m);
 }
 
+/*
+ * net_ipip4_write with TTL 64, for the outer header of every forwarded
+ * packet, with its checksum added up from the field values rather than read
+ * back from the header just written (a read that waits for those stores and
+ * takes net_csum_partial's 16-bit loop): the same bytes.
+ */
+static inline void
+outer_ip4_write(uint8_t *p, const uint8_t src[4], const uint8_t dst[4], uint16_t inner_len,
+		uint8_t proto, uint8_t tos, uint16_t id, bool df)
+{
+	uint16_t len = (uint16_t)(NET_IP4_LEN + inner_len), frag = df ? 0x4000 : 0;
+	uint32_t sum;
+
+	sum = (0x4500u | tos) + len + id + frag + (64u << 8 | proto) + net_get16(src) +
+	      net_get16(src + 2) + net_get16(dst) + net_get16(dst + 2);
+	sum = (sum & 0xffff) + (sum >> 16);
+	sum = (sum & 0xffff) + (sum >> 16);
+	p[0] = 0x45;
+	p[1] = tos;
+	net_put16(p + 2, len);
+	net_put16(p + 4, id);
+	net_put16(p + 6, frag);
+	p[8] = 64;
+	p[9] = proto;
+	net_put16(p + 10, (uint16_t)~sum);
+	memcpy(p + 12, src, 4);
+	memcpy(p + 16, dst, 4);
+}
+
 /* Wrap the IP packet of m in IPv4 or IPv6 (and UDP+GUE) toward b. */
 static void
 encap_ip(struct eqx_dp_ctx *c, unsigned int in_port, const struct net_hdrs *h,
@@ -440,9 +466,8 @@ encap_ip(struct eqx_dp_ctx *c, unsigned int in_port, const struct net_hdrs *h,
 	net_eth_write(o, nh->mac.addr_bytes, c->app->ports[nh->port].mac.addr_bytes,
 		      b->family == 4 ? NET_ETHERTYPE_IP4 : NET_ETHERTYPE_IP6);
 	if (b->family == 4)
-		net_ipip4_write(l3, b->src, b->addr, (uint16_t)payload,
-				gue ? NET_PROTO_UDP : inner_proto, h->tos, 64, df ? 0 : c->ip_id++,
-				df);
+		outer_ip4_write(l3, b->src, b->addr, (uint16_t)payload,
+				gue ? NET_PROTO_UDP : inner_proto, h->tos, df ? 0 : c->ip_id++, df);
 	else
 		net_ip6_write(l3, b->src, b->addr, (uint16_t)payload,
 			      gue ? NET_PROTO_UDP : inner_proto, h->tos, hash & 0xfffff, 64);
@@ -542,8 +567,25 @@ icmp_error(struct eqx_dp_ctx *c, unsigned int p, const struct net_hdrs *h, struc
 		b = backend_get(c->st, e->backend);
 	/* Another worker may hold the flow: Maglev gives the same answer while the set is steady.
 	 */
-	if (!backend_usable(b, vip))
+	if (!backend_usable(b, vip)) {
+		uint8_t hops = c->relay ? *EQX_HOPS(m) : 0;
+
+		/*
+		 * Another worker may hold the flow (RSS hashes the error, not the
+		 * connection): let each worker look in turn before falling back to
+		 * Maglev, which is right only while the backend set has not changed.
+		 */
+		if (hops + 1u < c->app->n_workers) {
+			*EQX_HOPS(m) = (uint8_t)(hops + 1);
+			m->port = (uint16_t)p;
+			if (rte_ring_sp_enqueue(c->w->to_ctrl, m) != 0)
+				drop(c, EQX_DROP_CONTROL_RING_FULL, m);
+			else
+				c->w->stats.icmp_errors_relayed++;
+			return;
+		}
 		b = choose(c, vip, ie.family, ie.dst, hash, false);
+	}
 	c->w->stats.icmp_errors_forwarded++;
 	forward(c, p, h, vip, b, hash, m);
 }
@@ -594,9 +636,38 @@ for_control(const struct net_hdrs *h)
 		(h->tcp_flags & NET_TCP_RST) != 0);
 }
 
+/*
+ * The VIP of the burst's last TCP/UDP frame: a burst mostly carries frames
+ * for few services, and comparing 20 bytes is cheaper than hashing them and
+ * probing the state's table. Only for the burst: the state may change between.
+ */
+struct vip_memo {
+	const struct eqx_vip *vip;
+	uint8_t family; /* 0: nothing remembered yet */
+	uint8_t proto;
+	uint16_t port;
+	uint8_t addr[16];
+};
+
+static inline const struct eqx_vip *
+vip_find(struct eqx_dp_ctx *c, struct vip_memo *vm, const struct net_hdrs *h)
+{
+	/* classify has zeroed what follows an IPv4 address: 16 bytes compare alike. */
+	if (h->family != vm->family || h->l4_proto != vm->proto || h->dport != vm->port ||
+	    memcmp(h->dst, vm->addr, 16) != 0) {
+		vm->vip = eqx_state_vip(c->st, h->family, h->dst, h->l4_proto, h->dport);
+		vm->family = h->family;
+		vm->proto = h->l4_proto;
+		vm->port = h->dport;
+		memcpy(vm->addr, h->dst, 16);
+	}
+	return vm->vip;
+}
+
 /* First pass: 1 when the frame waits in pd for the flow lookup, 0 when it is dealt with. */
 static int
-classify(struct eqx_dp_ctx *c, unsigned int p, struct rte_mbuf *m, struct pending *pd)
+classify(struct eqx_dp_ctx *c, unsigned int p, struct rte_mbuf *m, struct pending *pd,
+	 struct vip_memo *vm)
 {
 	struct net_hdrs *h = &pd->h;
 	const struct eqx_local *local;
@@ -634,7 +705,7 @@ classify(struct eqx_dp_ctx *c, unsigned int p, struct rte_mbuf *m, struct pendin
 
 	if (likely((h->l4_proto == NET_PROTO_TCP || h->l4_proto == NET_PROTO_UDP) &&
 		   h->frag != NET_FRAG_LATER)) {
-		pd->vip = eqx_state_vip(c->st, h->family, h->dst, h->l4_proto, h->dport);
+		pd->vip = vip_find(c, vm, h);
 		if (likely(pd->vip != NULL)) {
 			pd->m = m;
 			key_set(&pd->key, h->family, h->l4_proto, h->src, h->dst, h->sport,
@@ -673,6 +744,21 @@ classify(struct eqx_dp_ctx *c, unsigned int p, struct rte_mbuf *m, struct pendin
 	return 0;
 }
 
+/*
+ * balance_miss reads the VIP's Maglev slot for the flow, a line of a table
+ * too big to stay in cache beside the flow table: fetch the slots of all the
+ * burst's misses at once. (Under client affinity the slot depends on the
+ * client's pin; it is left to be read then.)
+ */
+static inline void
+prefetch_maglev_slot(const struct pending *pd)
+{
+	const struct eqx_maglev *mg = pd->vip->maglev;
+
+	if (pd->vip->affinity != CFG_AFFINITY_CLIENT_IP)
+		rte_prefetch0(&mg->slots[pd->hash % mg->size]);
+}
+
 void
 eqx_dp_process_burst(struct eqx_dp_ctx *c, unsigned int p, struct rte_mbuf **pkts, unsigned int n)
 {
@@ -681,6 +767,7 @@ eqx_dp_process_burst(struct eqx_dp_ctx *c, unsigned int p, struct rte_mbuf **pkt
 	uint32_t hashes[EQX_BURST];
 	struct flow_entry *hit[EQX_BURST];
 	const struct eqx_backend *b[EQX_BURST];
+	struct vip_memo vm = { .family = 0 };
 	struct eqx_worker *w = c->w;
 	unsigned int i, nv = 0;
 
@@ -689,7 +776,7 @@ eqx_dp_process_burst(struct eqx_dp_ctx *c, unsigned int p, struct rte_mbuf **pkt
 	for (i = 0; i < n; i++) {
 		if (i + 4 < n)
 			rte_prefetch0(rte_pktmbuf_mtod(pkts[i + 4], void *));
-		if (classify(c, p, pkts[i], &pend[nv]) != 0) {
+		if (classify(c, p, pkts[i], &pend[nv], &vm) != 0) {
 			keys[nv] = &pend[nv].key;
 			hashes[nv] = pend[nv].hash;
 			nv++;
@@ -702,6 +789,13 @@ eqx_dp_process_burst(struct eqx_dp_ctx *c, unsigned int p, struct rte_mbuf **pkt
 	/* Hits first: an insert may move entries, so no entry pointer outlives this loop. */
 	for (i = 0; i < nv; i++) {
 		b[i] = hit[i] != NULL ? backend_get(c->st, hit[i]->backend) : NULL;
+		/*
+		 * A bare SYN on a closing entry is a new connection reusing the 4-tuple: it
+		 * is balanced afresh, so a draining or re-weighted backend gets no new flow.
+		 */
+		if (unlikely(hit[i] != NULL && hit[i]->state == FLOW_STATE_CLOSING &&
+			     (pend[i].h.tcp_flags & (NET_TCP_SYN | NET_TCP_ACK)) == NET_TCP_SYN))
+			b[i] = NULL;
 		if (likely(backend_usable(b[i], pend[i].vip))) {
 			w->stats.flow_hits++;
 			flow_touch(hit[i], pend[i].h.tcp_flags, c->now);
@@ -711,6 +805,7 @@ eqx_dp_process_burst(struct eqx_dp_ctx *c, unsigned int p, struct rte_mbuf **pkt
 				w->stats.flow_reassigned++;
 			else
 				w->stats.flow_misses++;
+			prefetch_maglev_slot(&pend[i]);
 		}
 	}
 	for (i = 0; i < nv; i++) {
@@ -736,10 +831,11 @@ eqx_dp_process(struct eqx_dp_ctx *c, unsigned int p, struct rte_mbuf *m)
 }
 
 void
-eqx_dp_flow_released(const struct flow_entry *e, void *arg)
+eqx_dp_flow_released(const struct flow_key *k, const struct flow_entry *e, void *arg)
 {
 	struct eqx_worker *w = arg;
 
+	RTE_SET_USED(k);
 	w->stats.vip[e->vip].active--;
 	w->stats.backend[e->backend].active--;
 }

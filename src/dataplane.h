@@ -14,8 +14,11 @@ struct eqx_dp_ctx {
 	struct eqx_worker *w;
 	const struct eqx_state *st;
 	const struct eqx_nh_table *nht;
-	uint32_t now;             /* seconds */
-	uint64_t seen_generation; /* the last generation whose settings this worker applied */
+	uint32_t now; /* seconds */
+	uint64_t seen_generation;
+	bool relay; /* the frames being processed came from another worker */ /* the last generation
+										 whose settings this
+										 worker applied */
 	uint16_t ip_id;
 	uint16_t n_tx[EQX_MAX_PORTS];
 	struct rte_mbuf *tx[EQX_MAX_PORTS][EQX_BURST];
@@ -41,7 +44,7 @@ unsigned int eqx_worker_poll(struct eqx_dp_ctx *c);
 void eqx_dp_installs(struct eqx_dp_ctx *c);
 
 /* The flow table's release hook: keeps the active-flow counters right. */
-void eqx_dp_flow_released(const struct flow_entry *e, void *arg);
+void eqx_dp_flow_released(const struct flow_key *k, const struct flow_entry *e, void *arg);
 
 /* Queue m for TX on port index p (flushed when the burst is full or by eqx_dp_flush). */
 void eqx_dp_tx(struct eqx_dp_ctx *c, unsigned int p, struct rte_mbuf *m);

@@ -14,6 +14,7 @@
 #include <rte_ether.h>
 #include <rte_log.h>
 #include <rte_mbuf.h>
+#include <rte_mbuf_dyn.h>
 #include <rte_rcu_qsbr.h>
 #include <rte_ring.h>
 
@@ -91,6 +92,7 @@ struct eqx_ctr {
 	_(fragments_forwarded)     \
 	_(icmp_errors_forwarded)   \
 	_(icmp_too_big_sent)       \
+	_(icmp_errors_relayed)     \
 	_(events_lost)             \
 	_(idle_sleeps)             \
 	_(loops)
@@ -193,6 +195,8 @@ struct eqx_state {
 	uint32_t n_locals;
 	struct eqx_local *locals;
 	struct eqx_port_state port[EQX_MAX_PORTS];
+	uint16_t udp_ports[8]; /* the appliance's own UDP services */
+	uint8_t n_udp_ports;
 };
 
 /* ---- worker <-> control events (fixed-size ring elements) ---- */
@@ -218,6 +222,7 @@ struct eqx_worker {
 	struct rte_ring *from_ctrl; /* frames the control lcore wants sent */
 	struct rte_ring *events;    /* struct eqx_event, worker -> control */
 	struct rte_ring *installs;  /* struct eqx_event, control -> worker */
+	struct rte_ring *relay;     /* frames another worker could not place, via control */
 	struct flow_table *flows;
 	struct flow_table *affinity; /* (vip, client) -> backend */
 	struct flow_table *frags;    /* (src, dst, proto, ip id) -> backend */
@@ -270,6 +275,15 @@ struct eqx_app {
 };
 
 extern struct eqx_app eqx;
+
+/*
+ * How many workers a frame has visited looking for its flow (an ICMP error
+ * whose connection lives on another worker): an mbuf dynamic field, 0 for
+ * frames that are not being relayed.
+ */
+extern int eqx_hops_offset;
+#define EQX_HOPS(m) RTE_MBUF_DYNFIELD((m), eqx_hops_offset, uint8_t *)
+int eqx_mbuf_fields_init(void);
 
 /* worker.c */
 int eqx_worker_main(void *arg);

@@ -218,12 +218,15 @@ workers_init(struct eqx_app *app)
 		snprintf(name, sizeof(name), "eqx_inst%u", i);
 		w->installs = rte_ring_create_elem(name, sizeof(struct eqx_event), EQX_RING_SIZE,
 						   (int)socket, RING_F_SP_ENQ | RING_F_SC_DEQ);
+		snprintf(name, sizeof(name), "eqx_relay%u", i);
+		w->relay = rte_ring_create(name, EQX_RING_SIZE, (int)socket,
+					   RING_F_SP_ENQ | RING_F_SC_DEQ);
 		w->flows = table_create(lcore, cfg->dataplane.flow_table_size, &to);
 		w->affinity = table_create(lcore, pins, &pin_to);
 		w->frags = table_create(lcore, EQX_FRAG_TABLE_SIZE, &frag_to);
 		if (w->to_ctrl == NULL || w->from_ctrl == NULL || w->events == NULL ||
-		    w->installs == NULL || w->flows == NULL || w->affinity == NULL ||
-		    w->frags == NULL)
+		    w->installs == NULL || w->relay == NULL || w->flows == NULL ||
+		    w->affinity == NULL || w->frags == NULL)
 			return -ENOMEM;
 		flow_table_set_release(w->flows, eqx_dp_flow_released, w);
 		i++;
@@ -343,6 +346,10 @@ main(int argc, char **argv)
 		return EXIT_CONFIG;
 	}
 
+	if (eqx_mbuf_fields_init() != 0) {
+		EQX_LOG(ERR, main, "cannot register the mbuf fields: %s", rte_strerror(rte_errno));
+		goto fail;
+	}
 	app->pool = rte_pktmbuf_pool_create("eqx_mbufs", cfg->dataplane.mbufs, 256, 0,
 					    RTE_MBUF_DEFAULT_BUF_SIZE, (int)rte_socket_id());
 	if (app->pool == NULL) {

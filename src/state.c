@@ -21,6 +21,7 @@
 
 #include "dataplane.h"
 #include "maglev/maglev.h"
+#include "udp.h"
 
 struct vip_slot {
 	bool used;
@@ -475,6 +476,7 @@ state_build(struct eqx_app *app, const struct cfg *cfg, struct cfg_errors *errs)
 		}
 	}
 
+	st->n_udp_ports = (uint8_t)eqx_udp_ports(st->udp_ports, RTE_DIM(st->udp_ports));
 	for (i = 0; i < cfg->n_vips; i++) {
 		struct eqx_vip *v = &st->vips[i];
 

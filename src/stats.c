@@ -164,11 +164,14 @@ eqx_vips_json(struct eqx_app *app, const char *only)
 
 			cfg_addr_str(&cb->addr, buf, sizeof(buf));
 			json_object_set_new(o2, "address", json_string(buf));
-			/* weight and state: the config's, or equinoxctl's override; serving:
-			 * whether it takes new flows now, with health folded in. */
+			/* state: what applies now, health folded in; admin_state: the config's or
+			 * equinoxctl's; serving: whether it takes new flows now. */
 			json_object_set_new(o2, "weight", json_integer(b->weight));
+			json_object_set_new(o2, "state",
+					    json_string(cfg_backend_state_str(
+						    (enum cfg_backend_state)b->state)));
 			json_object_set_new(
-				o2, "state",
+				o2, "admin_state",
 				json_string(cfg_backend_state_str(
 					app->override[b->id].set_state ? app->override[b->id].state
 								       : cb->state)));

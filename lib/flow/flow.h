@@ -37,17 +37,21 @@ enum flow_state {
 	FLOW_STATE_MAX,
 };
 
-/* 64 bytes, one cache line. */
+/*
+ * What the table keeps for a flow besides its key: 12 bytes. The key is
+ * stored apart from it (see flow.c for the layout): a lookup finds the entry
+ * by the key, and flow_entry_key gives the key of an entry.
+ */
 struct flow_entry {
-	struct flow_key key; /* 40 */
-	uint32_t hash;       /* 0 never used for a live entry: see flow.c */
-	uint32_t backend;    /* backend id */
-	uint32_t last_seen;  /* caller's clock, in seconds */
-	uint16_t vip;        /* vip id */
-	uint8_t state;       /* enum flow_state */
+	uint32_t backend;   /* backend id */
+	uint32_t last_seen; /* caller's clock, in seconds */
+	uint16_t vip;       /* vip id */
+	uint8_t state;      /* enum flow_state */
 	uint8_t flags;
-	uint64_t user; /* free for the caller */
-} __attribute__((aligned(64)));
+};
+
+/* Bytes of table a slot takes, signature, entry and key included. */
+#define FLOW_SLOT_SIZE 64
 
 struct flow_timeouts {
 	uint32_t syn;
@@ -67,7 +71,8 @@ struct flow_table;
 
 /*
  * Bytes needed for a table of at least n entries (rounded up to a power of
- * two, at least 4), header included; 0 when n is above 2^31.
+ * two, at least 4): FLOW_SLOT_SIZE a slot plus the header; 0 when n is above
+ * 2^31.
  */
 size_t flow_table_memsize(uint32_t n);
 
@@ -87,10 +92,10 @@ void flow_table_set_timeouts(struct flow_table *t, const struct flow_timeouts *t
  * expiry (by flow_age, or found expired by a lookup or an insert), eviction,
  * flow_delete, flow_flush. Not called for an insert that takes an empty slot,
  * nor for the cuckoo moves of an insert (the entry lives on elsewhere). The
- * entry is still intact during the call; the callback must not call back
- * into the table. fn NULL turns it off; a fresh table has none.
+ * key and the entry are still intact during the call; the callback must not
+ * call back into the table. fn NULL turns it off; a fresh table has none.
  */
-typedef void (*flow_release_fn)(const struct flow_entry *e, void *arg);
+typedef void (*flow_release_fn)(const struct flow_key *k, const struct flow_entry *e, void *arg);
 void flow_table_set_release(struct flow_table *t, flow_release_fn fn, void *arg);
 
 uint32_t flow_table_capacity(const struct flow_table *t);
@@ -106,45 +111,58 @@ struct flow_entry *flow_lookup(struct flow_table *t, const struct flow_key *k, u
 			       uint32_t now);
 
 /*
- * A fresh entry for k (key and hash set, the rest zeroed, last_seen = now),
- * or NULL when the table is full. Expired entries are reused first; when both
- * candidate buckets hold only live entries, entries are moved to their other
- * bucket to make room (bounded search) and, failing that, an entry in SYN
- * state is evicted before an established one; established ones are never
- * evicted for a new SYN-only flow (returns NULL and counts full). The caller
- * must have checked that k is not present.
- * The new entry's state: FLOW_STATE_UDP when k is not TCP (UDP, ICMP, ...),
- * else FLOW_STATE_SYN when syn_only, else FLOW_STATE_EST.
- *
- * Entry pointers (from flow_lookup or flow_insert) stay valid only until the
- * next flow_insert, flow_delete, flow_age or flow_flush on the table: an
- * insert may move an entry to its other bucket or evict it.
- */
-/*
  * Look up n keys (FLOW_BULK_MAX at a time: a larger n is done in rounds),
- * prefetching the candidate buckets of the whole burst before comparing, so
- * that its cache misses overlap: first buckets first, then the second bucket
- * of the keys not found in their first (see flow.c for why). out[i] is the
- * live entry for keys[i] or NULL, exactly as n calls of flow_lookup in order
- * would give (expired entries freed, counted and released; the same key twice
- * finds the same entry). Results stay valid until the next insert, delete,
- * age or flush.
+ * in stages over the whole burst so that its cache misses overlap (see
+ * flow.c). out[i] is the live entry for keys[i] or NULL, exactly as n calls
+ * of flow_lookup in order would give (expired entries freed, counted and
+ * released; the same key twice finds the same entry). Results stay valid
+ * until the next insert, delete, age or flush.
  */
 #define FLOW_BULK_MAX 64
 void flow_lookup_bulk(struct flow_table *t, const struct flow_key *const keys[],
 		      const uint32_t hashes[], unsigned int n, uint32_t now,
 		      struct flow_entry *out[]);
 
+/*
+ * A fresh entry for k (k stored with it, the entry zeroed but for last_seen =
+ * now and its state), or NULL when the table is full. Expired entries are
+ * reused first; when both candidate buckets hold only live entries, entries
+ * are moved to their other bucket to make room (bounded search) and, failing
+ * that, an entry in SYN state is evicted before an established one;
+ * established ones are never evicted for a new SYN-only flow (returns NULL
+ * and counts full). The caller must have checked that k is not present.
+ * The new entry's state: FLOW_STATE_UDP when k is not TCP (UDP, ICMP, ...),
+ * else FLOW_STATE_SYN when syn_only, else FLOW_STATE_EST.
+ *
+ * Entry pointers (from any lookup or insert) stay valid only until the next
+ * flow_insert, flow_lookup_or_insert that inserts, flow_delete, flow_age or
+ * flow_flush on the table: an insert may move an entry to its other bucket or
+ * evict it.
+ */
 struct flow_entry *flow_insert(struct flow_table *t, const struct flow_key *k, uint32_t hash,
 			       uint32_t now, bool syn_only);
 
+/*
+ * flow_lookup, then flow_insert when k is absent, in one pass over the two
+ * buckets: the same result, statistics and releases as the two calls.
+ * *inserted tells a fresh entry from a live one; NULL (and *inserted false)
+ * when k is absent and the table has no room for it.
+ */
+struct flow_entry *flow_lookup_or_insert(struct flow_table *t, const struct flow_key *k,
+					 uint32_t hash, uint32_t now, bool syn_only,
+					 bool *inserted);
+
+/* The key of a live entry (valid as long as the entry pointer is). */
+const struct flow_key *flow_entry_key(const struct flow_table *t, const struct flow_entry *e);
+
+/* Remove a live entry (releasing it); an entry already removed is left alone. */
 void flow_delete(struct flow_table *t, struct flow_entry *e);
 
 /*
  * Advance the state machine for one packet's TCP flags and refresh last_seen:
  * SYN-only keeps SYN, ACK without SYN moves SYN to EST, FIN or RST moves to
  * CLOSING, a bare SYN on a CLOSING flow (port reuse) back to SYN. Flows that
- * are not TCP are FLOW_STATE_UDP.
+ * are not TCP are FLOW_STATE_UDP from their insert on and stay so.
  */
 void flow_touch(struct flow_entry *e, uint8_t tcp_flags, uint32_t now);
 

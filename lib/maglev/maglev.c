@@ -16,12 +16,23 @@
 #define MAGLEV_SEED_SKIP 0xbb67ae8584caa73bULL
 
 struct maglev_state {
-	const struct maglev_backend *b;
 	uint32_t pos; /* next preferred slot: offset + j * skip mod size */
 	uint32_t skip;
+	uint32_t inv; /* skip^-1 mod size, once the tail needs it (0 before) */
+	uint32_t id;
 	uint32_t w;   /* weight over the weights' common divisor */
 	uint32_t acc; /* Bresenham accumulator over a round's sub-steps */
 };
+
+/*
+ * A backend claims the first free slot of its permutation. Walking the
+ * permutation to it takes size / left steps on average with left slots free,
+ * so the last slots cost the most: the last 1% took a third of a build. With
+ * MAGLEV_TAIL slots left, the claims switch to computing, for each free slot,
+ * how many steps away it is in the permutation, and take the nearest: the
+ * slot the walk would reach, in MAGLEV_TAIL steps at most.
+ */
+#define MAGLEV_TAIL 128
 
 bool
 maglev_is_prime(uint32_t n)
@@ -91,19 +102,92 @@ maglev_gcd(uint32_t a, uint32_t b)
 	return a;
 }
 
+static inline uint32_t
+maglev_next(uint32_t pos, uint32_t skip, uint32_t size)
+{
+	pos += skip;
+	return pos >= size ? pos - size : pos;
+}
+
+/* Whether backend s claims a slot at this sub-step of the round. */
+static inline bool
+maglev_turn(struct maglev_state *s, uint32_t w_max)
+{
+	s->acc += s->w;
+	if (s->acc < w_max)
+		return false;
+	s->acc -= w_max;
+	return true;
+}
+
 /* Claim the backend's next preferred slot that is still free. */
-static void
+static inline void
 maglev_claim(struct maglev_state *s, uint32_t *table, uint32_t size)
 {
-	while (table[s->pos] != MAGLEV_EMPTY) {
-		s->pos += s->skip;
-		if (s->pos >= size)
-			s->pos -= size;
+	uint32_t pos = s->pos;
+
+	while (table[pos] != MAGLEV_EMPTY)
+		pos = maglev_next(pos, s->skip, size);
+	table[pos] = s->id;
+	s->pos = maglev_next(pos, s->skip, size);
+}
+
+/* a^-1 mod the prime p (Fermat's little theorem), for 0 < a < p. */
+static uint32_t
+maglev_inverse(uint32_t a, uint32_t p)
+{
+	uint64_t r = 1, x = a;
+	uint32_t e;
+
+	for (e = p - 2; e != 0; e >>= 1) {
+		if (e & 1)
+			r = r * x % p;
+		x = x * x % p;
 	}
-	table[s->pos] = s->b->id;
-	s->pos += s->skip;
-	if (s->pos >= size)
-		s->pos -= size;
+	return (uint32_t)r;
+}
+
+/*
+ * x mod size for x < 2^53, without a division: the quotient taken in double
+ * precision is exact to within one, and the remainder is corrected into
+ * [0, size). (x and size are exact as doubles; the rounding of 1 / size and
+ * of the product is far below one unit of a quotient under 2^30.)
+ */
+static inline uint64_t
+maglev_mod(uint64_t x, uint32_t size, double rcp)
+{
+	int64_t r = (int64_t)(x - (uint64_t)((double)x * rcp) * size);
+
+	if (r < 0)
+		r += size;
+	else if (r >= (int64_t)size)
+		r -= size;
+	return (uint64_t)r;
+}
+
+/* The same claim, among the free slots listed in free_slots[0..left-1]. */
+static void
+maglev_claim_tail(struct maglev_state *s, uint32_t *table, uint32_t size, uint32_t *free_slots,
+		  uint32_t left)
+{
+	double rcp = 1.0 / size;
+	uint32_t i, best = 0, q;
+	uint64_t d, best_d = UINT64_MAX;
+
+	if (s->inv == 0)
+		s->inv = maglev_inverse(s->skip, size);
+	/* Slot q is (q - pos) * skip^-1 mod size steps ahead of pos. */
+	for (i = 0; i < left; i++) {
+		d = maglev_mod((uint64_t)(free_slots[i] + size - s->pos) * s->inv, size, rcp);
+		if (d < best_d) {
+			best_d = d;
+			best = i;
+		}
+	}
+	q = free_slots[best];
+	free_slots[best] = free_slots[left - 1];
+	table[q] = s->id;
+	s->pos = maglev_next(q, s->skip, size);
 }
 
 int
@@ -111,7 +195,7 @@ maglev_populate(const struct maglev_backend *b, unsigned int n, uint32_t *table,
 {
 	struct maglev_backend *sorted = NULL;
 	struct maglev_state *st = NULL;
-	uint32_t i, k, m, w, w_max, g, filled, sub;
+	uint32_t i, k, m, w, w_max, g, filled, left, free_slots[MAGLEV_TAIL];
 	uint64_t h1, h2;
 	int ret = 0;
 
@@ -151,9 +235,11 @@ maglev_populate(const struct maglev_backend *b, unsigned int n, uint32_t *table,
 		w_max = w > w_max ? w : w_max;
 		h1 = maglev_key_hash(sorted[i].key, sorted[i].key_len, MAGLEV_SEED_OFFSET);
 		h2 = maglev_key_hash(sorted[i].key, sorted[i].key_len, MAGLEV_SEED_SKIP);
-		st[m].b = &sorted[i];
 		st[m].pos = (uint32_t)(h1 % size);
 		st[m].skip = (uint32_t)(h2 % (size - 1)) + 1;
+		st[m].inv = 0;
+		st[m].id = sorted[i].id;
+		st[m].w = w;
 		m++;
 	}
 
@@ -172,21 +258,23 @@ maglev_populate(const struct maglev_backend *b, unsigned int n, uint32_t *table,
 	 */
 	w_max /= g;
 	for (k = 0; k < m; k++) {
-		st[k].w = st[k].b->weight / g;
+		st[k].w /= g;
 		st[k].acc = 0;
 	}
-	filled = 0;
-	for (;;) {
-		for (sub = 0; sub < w_max; sub++) {
-			for (k = 0; k < m; k++) {
-				st[k].acc += st[k].w;
-				if (st[k].acc < w_max)
-					continue;
-				st[k].acc -= w_max;
-				maglev_claim(&st[k], table, size);
-				if (++filled == size)
-					goto out;
-			}
+	k = 0;
+	for (filled = 0; filled + MAGLEV_TAIL < size; k = k + 1 < m ? k + 1 : 0) {
+		if (maglev_turn(&st[k], w_max)) {
+			maglev_claim(&st[k], table, size);
+			filled++;
+		}
+	}
+	for (i = 0, left = 0; i < size; i++)
+		if (table[i] == MAGLEV_EMPTY)
+			free_slots[left++] = i;
+	for (; left > 0; k = k + 1 < m ? k + 1 : 0) {
+		if (maglev_turn(&st[k], w_max)) {
+			maglev_claim_tail(&st[k], table, size, free_slots, left);
+			left--;
 		}
 	}
 

@@ -981,6 +981,10 @@ worker_init(struct bench *b, const struct cfg *cfg)
 					 socket, RING_F_SP_ENQ | RING_F_SC_DEQ);
 	w->installs = rte_ring_create_elem("bench_inst", sizeof(struct eqx_event), EQX_RING_SIZE,
 					   socket, RING_F_SP_ENQ | RING_F_SC_DEQ);
+	w->relay = rte_ring_create("bench_relay", EQX_RING_SIZE, socket,
+				   RING_F_SP_ENQ | RING_F_SC_DEQ);
+	if (w->relay == NULL || eqx_mbuf_fields_init() != 0)
+		return -ENOMEM;
 	w->affinity = table_create(RTE_MAX(cfg->dataplane.flow_table_size / 4, 1024u), &pin_to);
 	w->frags = table_create(EQX_FRAG_TABLE_SIZE, &frag_to);
 	if (w->to_ctrl == NULL || w->from_ctrl == NULL || w->events == NULL ||
@@ -1226,8 +1230,8 @@ out:
 }
 
 /*
- * Bytes a flow costs: the table's own figure (flow_table_memsize(n) / n, one
- * 64-byte entry a slot), and what n live flows really take, since inserts
+ * Bytes a flow costs: the table's own figure (flow_table_memsize(n) / n,
+ * FLOW_SLOT_SIZE a slot), and what n live flows really take, since inserts
  * evict once the table passes the measured load and sizes are powers of two.
  */
 static void
@@ -1583,9 +1587,9 @@ main(int argc, char **argv)
 	if (b.o.fill_4m)
 		fill4m = fill_until_eviction(4u << 20);
 	if (!b.o.csv)
-		printf("5. memory per flow (64-byte entries in 4-way cuckoo buckets; struct "
-		       "eqx_worker adds %.1f MiB of counters)\n",
-		       sizeof(struct eqx_worker) / BENCH_MiB);
+		printf("5. memory per flow (%d bytes a slot, key, entry and signature, in 4-way "
+		       "cuckoo buckets; struct eqx_worker adds %.1f MiB of counters)\n",
+		       FLOW_SLOT_SIZE, sizeof(struct eqx_worker) / BENCH_MiB);
 	print_memory(&b, 1u << 20, fill1m);
 	print_memory(&b, 4u << 20, fill4m);
 

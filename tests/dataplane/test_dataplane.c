@@ -155,8 +155,11 @@ setup_app(void)
 					 RING_F_SP_ENQ | RING_F_SC_DEQ);
 	w->installs = rte_ring_create_elem("dp_inst", sizeof(struct eqx_event), 1024, 0,
 					   RING_F_SP_ENQ | RING_F_SC_DEQ);
+	w->relay = rte_ring_create("dp_relay", 1024, 0, RING_F_SP_ENQ | RING_F_SC_DEQ);
 	REQUIRE(NULL != w->events);
 	REQUIRE(NULL != w->installs);
+	REQUIRE(NULL != w->relay);
+	REQUIRE(eqx_mbuf_fields_init() == 0);
 	w->flows = table(65536, 300);
 	w->affinity = table(8192, 86400);
 	w->frags = table(1024, 2);

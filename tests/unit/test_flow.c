@@ -6,7 +6,6 @@
  */
 #include <check.h>
 #include <errno.h>
-#include <stdalign.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -120,14 +119,14 @@ now_ns(void)
 START_TEST(test_entry_layout)
 {
 	ck_assert_uint_eq(sizeof(struct flow_key), 40);
-	ck_assert_uint_eq(sizeof(struct flow_entry), 64);
-	ck_assert_uint_eq(alignof(struct flow_entry), 64);
+	ck_assert_uint_eq(sizeof(struct flow_entry), 12);
+	ck_assert_uint_le(FLOW_SLOT_SIZE, 64);
 }
 END_TEST
 
 START_TEST(test_memsize_init)
 {
-	size_t hdr = flow_table_memsize(4) - 4 * sizeof(struct flow_entry);
+	size_t hdr = flow_table_memsize(4) - 4 * FLOW_SLOT_SIZE;
 	struct flow_table *t;
 	uint8_t *mem;
 
@@ -184,11 +183,12 @@ START_TEST(test_insert_lookup_delete)
 	ck_assert_ptr_null(lookup(t, &k4, 100));
 	e4 = insert(t, &k4, 100, true);
 	ck_assert_ptr_nonnull(e4);
-	ck_assert_mem_eq(&e4->key, &k4, sizeof(k4));
+	ck_assert_mem_eq(flow_entry_key(t, e4), &k4, sizeof(k4));
 	ck_assert_uint_eq(e4->last_seen, 100);
 	ck_assert_uint_eq(e4->state, FLOW_STATE_SYN);
 	ck_assert_uint_eq(e4->backend, 0);
-	ck_assert_uint_ne(e4->hash, 0);
+	ck_assert_uint_eq(e4->vip, 0);
+	ck_assert_uint_eq(e4->flags, 0);
 	e4->backend = 7;
 	e4->vip = 3;
 	e6 = insert(t, &k6, 100, false);
@@ -234,7 +234,7 @@ START_TEST(test_hash_zero)
 	ck_assert_ptr_nonnull(flow_insert(t, &b, 1, 1, true));
 	ck_assert_ptr_nonnull(flow_lookup(t, &a, 0, 1));
 	ck_assert_ptr_nonnull(flow_lookup(t, &b, 1, 1));
-	ck_assert_mem_eq(&flow_lookup(t, &b, 1, 1)->key, &b, sizeof(b));
+	ck_assert_mem_eq(flow_entry_key(t, flow_lookup(t, &b, 1, 1)), &b, sizeof(b));
 	ck_assert_uint_eq(flow_table_count(t), 2);
 	free(mem);
 }
@@ -429,7 +429,7 @@ START_TEST(test_fill_90)
 		e = lookup(t, &keys[i], 2);
 		ck_assert_ptr_nonnull(e);
 		ck_assert_uint_eq(e->backend, i);
-		ck_assert_mem_eq(&e->key, &keys[i], sizeof(keys[i]));
+		ck_assert_mem_eq(flow_entry_key(t, e), &keys[i], sizeof(keys[i]));
 	}
 	for (i = n; i < N * 2; i++)
 		ck_assert_ptr_null(lookup(t, &keys[i], 2));
@@ -735,28 +735,41 @@ START_TEST(test_flush)
 }
 END_TEST
 
-/* What the release callback saw. ids are what the test stored in e->backend. */
+/*
+ * What the release callback saw. ids are what the test stored in e->backend;
+ * key_hash[id], where the test fills it, is flow_hash of the key inserted
+ * under that id, so a release that comes with another flow's key is caught.
+ */
 struct release_log {
 	uint32_t calls;
 	uint32_t last_backend;
+	struct flow_key last_key;
 	uint32_t n_ids;
-	uint8_t *times; /* per id, when not NULL */
+	uint8_t *times;     /* per id, when not NULL */
+	uint32_t *key_hash; /* per id, when not NULL */
 	bool not_intact;
+	bool wrong_key;
 };
 
 static void
-record_release(const struct flow_entry *e, void *arg)
+record_release(const struct flow_key *k, const struct flow_entry *e, void *arg)
 {
 	struct release_log *log = arg;
-	uint32_t h = flow_hash(&e->key);
 
 	log->calls++;
-	/* Still intact: live, and its stored hash the signature of its key. */
-	if (e->hash == 0 || e->hash != (h != 0 ? h : 1))
+	/* Still intact: one of the test's keys (family 4 or 6, pad 0), a valid state. */
+	if (k == NULL || (k->family != 4 && k->family != 6) || k->pad != 0 ||
+	    e->state >= FLOW_STATE_MAX) {
 		log->not_intact = true;
+		return;
+	}
 	log->last_backend = e->backend;
+	log->last_key = *k;
 	if (log->times != NULL && e->backend < log->n_ids)
 		log->times[e->backend]++;
+	if (log->key_hash != NULL && e->backend < log->n_ids &&
+	    log->key_hash[e->backend] != flow_hash(k))
+		log->wrong_key = true;
 }
 
 START_TEST(test_release_paths)
@@ -768,17 +781,21 @@ START_TEST(test_release_paths)
 		.udp = 1000,
 	};
 	uint8_t times[64] = { 0 };
-	struct release_log log = { .n_ids = 64, .times = times };
+	uint32_t key_hash[64] = { 0 };
+	struct release_log log = { .n_ids = 64, .times = times, .key_hash = key_hash };
 	const struct flow_key *kp[2];
 	struct flow_entry *e, *out[2];
 	struct flow_key k[16];
 	struct flow_table *t;
 	uint32_t hashes[2], i, freed;
+	bool inserted;
 	void *mem;
 
 	rng_state = 20;
-	for (i = 0; i < 16; i++)
+	for (i = 0; i < 16; i++) {
 		rand_key(&k[i], i & 1);
+		key_hash[i] = flow_hash(&k[i]);
+	}
 	t = new_table(1024, &mem);
 	flow_table_set_release(t, record_release, &log);
 
@@ -795,6 +812,7 @@ START_TEST(test_release_paths)
 	flow_delete(t, e);
 	ck_assert_uint_eq(log.calls, 1);
 	ck_assert_uint_eq(log.last_backend, 7);
+	ck_assert_mem_eq(&log.last_key, &k[7], sizeof(k[7]));
 	flow_delete(t, e);
 	ck_assert_uint_eq(log.calls, 1);
 
@@ -815,6 +833,7 @@ START_TEST(test_release_paths)
 	ck_assert_ptr_nonnull(out[1]);
 	ck_assert_uint_eq(log.calls, 3);
 	ck_assert_uint_eq(log.last_backend, 1);
+	ck_assert_mem_eq(&log.last_key, &k[1], sizeof(k[1]));
 
 	/* flow_age: k[2..4] are expired. */
 	freed = flow_age(t, 106, UINT32_MAX);
@@ -825,6 +844,7 @@ START_TEST(test_release_paths)
 	ck_assert_uint_eq(flow_flush(t, 6), 1);
 	ck_assert_uint_eq(log.calls, 7);
 	ck_assert_uint_eq(log.last_backend, 6);
+	ck_assert_mem_eq(&log.last_key, &k[6], sizeof(k[6]));
 	ck_assert_uint_eq(flow_flush(t, UINT32_MAX), 3); /* 5, 8, 9 */
 	ck_assert_uint_eq(log.calls, 10);
 	for (i = 0; i < 10; i++)
@@ -865,12 +885,37 @@ START_TEST(test_release_paths)
 	ck_assert_uint_eq(flow_table_stats(t)->evictions, 1);
 	ck_assert_uint_eq(log.calls, 1);
 	ck_assert_uint_eq(log.last_backend, 0);
+	ck_assert_mem_eq(&log.last_key, &k[0], sizeof(k[0]));
 	ck_assert(!log.not_intact);
 
 	/* Off again. */
 	flow_table_set_release(t, NULL, NULL);
 	ck_assert_uint_eq(flow_flush(t, UINT32_MAX), 8);
 	ck_assert_uint_eq(log.calls, 1);
+	free(mem);
+
+	/* Found expired by flow_lookup_or_insert: released, then a fresh entry for the key. */
+	log.calls = 0;
+	t = new_table(64, &mem);
+	flow_table_set_release(t, record_release, &log);
+	e = insert(t, &k[3], 100, true);
+	e->backend = 3;
+	e = flow_lookup_or_insert(t, &k[3], flow_hash(&k[3]), 105, true, &inserted);
+	ck_assert(!inserted);
+	ck_assert_uint_eq(e->backend, 3);
+	ck_assert_uint_eq(log.calls, 0);
+	e = flow_lookup_or_insert(t, &k[3], flow_hash(&k[3]), 106, true, &inserted);
+	ck_assert(inserted);
+	ck_assert_uint_eq(e->backend, 0);
+	ck_assert_uint_eq(e->last_seen, 106);
+	ck_assert_uint_eq(log.calls, 1);
+	ck_assert_uint_eq(log.last_backend, 3);
+	ck_assert_mem_eq(&log.last_key, &k[3], sizeof(k[3]));
+	ck_assert_uint_eq(flow_table_count(t), 1);
+	ck_assert_uint_eq(flow_table_stats(t)->expired, 1);
+	ck_assert_uint_eq(flow_table_stats(t)->inserts, 2);
+	ck_assert(!log.not_intact);
+	ck_assert(!log.wrong_key);
 	free(mem);
 }
 END_TEST
@@ -923,14 +968,17 @@ START_TEST(test_release_exactly_once)
 	uint32_t hashes[FLOW_BULK_MAX];
 	struct release_log log = { 0 };
 	uint32_t i, j, n, next_id = 0, now = 1000;
+	bool inserted;
 	struct flow_table *t;
 	uint64_t r;
 	void *mem;
 
 	rng_state = 22;
 	log.times = calloc(MAX_IDS, 1);
+	log.key_hash = calloc(MAX_IDS, sizeof(*log.key_hash));
 	log.n_ids = MAX_IDS;
 	ck_assert_ptr_nonnull(log.times);
+	ck_assert_ptr_nonnull(log.key_hash);
 	for (i = 0; i < POOL; i++) {
 		rand_key(&pool[i], i & 1);
 		if (i % 3 == 0)
@@ -963,6 +1011,19 @@ START_TEST(test_release_exactly_once)
 			}
 			flow_lookup_bulk(t, kp, hashes, n, now, out);
 			break;
+		case 4:
+		case 5:
+		case 6:
+			/* Half the inserts through flow_lookup_or_insert. */
+			e = flow_lookup_or_insert(t, &pool[j], flow_hash(&pool[j]), now,
+						  (r >> 52 & 1) != 0, &inserted);
+			if (e != NULL && !inserted)
+				flow_touch(e, (uint8_t)(r >> 48), now);
+			if (e != NULL && inserted) {
+				log.key_hash[next_id] = flow_hash(&pool[j]);
+				e->backend = next_id++;
+			}
+			break;
 		default:
 			e = lookup(t, &pool[j], now);
 			if (e != NULL) {
@@ -970,8 +1031,10 @@ START_TEST(test_release_exactly_once)
 				break;
 			}
 			e = insert(t, &pool[j], now, (r >> 52 & 1) != 0);
-			if (e != NULL)
+			if (e != NULL) {
+				log.key_hash[next_id] = flow_hash(&pool[j]);
 				e->backend = next_id++;
+			}
 			break;
 		}
 		ck_assert_uint_eq(flow_table_stats(t)->inserts,
@@ -983,10 +1046,12 @@ START_TEST(test_release_exactly_once)
 	for (i = 0; i < next_id; i++)
 		ck_assert_uint_eq(log.times[i], 1);
 	ck_assert(!log.not_intact);
+	ck_assert(!log.wrong_key);
 	printf("release model: %u steps, %u inserts, %llu evictions, %llu expired, all "
 	       "released once\n",
 	       STEPS, next_id, (unsigned long long)flow_table_stats(t)->evictions,
 	       (unsigned long long)flow_table_stats(t)->expired);
+	free(log.key_hash);
 	free(log.times);
 	free(mem);
 }
@@ -1065,7 +1130,7 @@ bulk_vs_single(uint32_t capacity)
 			if (e != NULL) {
 				ck_assert_uint_eq((uint8_t *)e - (uint8_t *)ta,
 						  (uint8_t *)out[i] - (uint8_t *)tb);
-				ck_assert_mem_eq(&out[i]->key, kp[i], sizeof(*kp[i]));
+				ck_assert_mem_eq(flow_entry_key(tb, out[i]), kp[i], sizeof(*kp[i]));
 				hits++;
 			} else {
 				misses++;
@@ -1091,6 +1156,161 @@ START_TEST(test_bulk_equals_single)
 	bulk_vs_single(4);
 	bulk_vs_single(8);
 	bulk_vs_single(2048);
+}
+END_TEST
+
+/*
+ * Keys that share a hash share both buckets and the signature: only the
+ * full key tells them apart. Each is found as itself, alone and in a burst,
+ * and a key with the same hash that was never inserted is not found.
+ */
+START_TEST(test_signature_collision)
+{
+	enum { H = 0x9e3779b9 };
+	static const uint32_t caps[] = { 8, 1024 };
+	const struct flow_key *kp[9];
+	struct flow_entry *e[8], *out[9];
+	struct flow_key k[9];
+	struct flow_table *t;
+	uint32_t hashes[9], i, c;
+	bool inserted;
+	void *mem;
+
+	rng_state = 28;
+	for (i = 0; i < 9; i++) {
+		rand_key(&k[i], i & 1);
+		kp[i] = &k[i];
+		hashes[i] = H;
+	}
+	for (c = 0; c < 2; c++) {
+		t = new_table(caps[c], &mem);
+		for (i = 0; i < 8; i++)
+			ck_assert_ptr_nonnull(flow_insert(t, &k[i], H, 10, false));
+		for (i = 0; i < 8; i++) {
+			e[i] = flow_lookup(t, &k[i], H, 11);
+			ck_assert_ptr_nonnull(e[i]);
+			e[i]->backend = i;
+		}
+		for (i = 0; i < 8; i++) {
+			ck_assert_ptr_eq(flow_lookup(t, &k[i], H, 11), e[i]);
+			ck_assert_uint_eq(e[i]->backend, i);
+			ck_assert_mem_eq(flow_entry_key(t, e[i]), &k[i], sizeof(k[i]));
+		}
+		ck_assert_ptr_null(flow_lookup(t, &k[8], H, 11));
+		flow_lookup_bulk(t, kp, hashes, 9, 11, out);
+		for (i = 0; i < 8; i++)
+			ck_assert_ptr_eq(out[i], e[i]);
+		ck_assert_ptr_null(out[8]);
+
+		/* Room for the ninth once one goes; the rest keep their entries. */
+		flow_delete(t, e[5]);
+		ck_assert_ptr_null(flow_lookup(t, &k[5], H, 12));
+		e[5] = flow_lookup_or_insert(t, &k[8], H, 12, false, &inserted);
+		ck_assert_ptr_nonnull(e[5]);
+		ck_assert(inserted);
+		e[5]->backend = 8;
+		flow_lookup_bulk(t, kp, hashes, 9, 12, out);
+		for (i = 0; i < 9; i++) {
+			if (i == 5) {
+				ck_assert_ptr_null(out[i]);
+				continue;
+			}
+			ck_assert_ptr_nonnull(out[i]);
+			ck_assert_uint_eq(out[i]->backend, i == 8 ? 8 : i);
+			ck_assert_mem_eq(flow_entry_key(t, out[i]), &k[i], sizeof(k[i]));
+		}
+		ck_assert_uint_eq(flow_table_count(t), 8);
+		free(mem);
+	}
+}
+END_TEST
+
+/*
+ * flow_lookup_or_insert on one table, flow_lookup then flow_insert on its
+ * twin, under the same operations: the same entries (at the same place), the
+ * same fresh/found answers, statistics and releases. Small tables make
+ * inserts reuse expired slots, move entries, evict and be refused.
+ */
+static void
+lookup_or_insert_vs_two_calls(uint32_t capacity)
+{
+	enum { POOL = 4000, STEPS = 60000 };
+	static const struct flow_timeouts to = {
+		.syn = 4,
+		.established = 60,
+		.closing = 6,
+		.udp = 20,
+	};
+	static struct flow_key pool[POOL];
+	struct release_log la = { 0 }, lb = { 0 };
+	uint32_t n_pool = capacity * 3 < POOL ? capacity * 3 : POOL;
+	unsigned long long fresh = 0, found = 0, none = 0;
+	struct flow_entry *ea, *eb;
+	struct flow_table *ta, *tb;
+	uint32_t i, j, h, now = 50;
+	bool syn, inserted, fresh_a;
+	void *ma, *mb;
+	uint64_t r;
+
+	rng_state = 29;
+	for (i = 0; i < POOL; i++) {
+		rand_key(&pool[i], i & 1);
+		if (i % 5 == 0)
+			pool[i].proto = UDP;
+	}
+	ta = new_table_to(capacity, &ma, &to);
+	tb = new_table_to(capacity, &mb, &to);
+	flow_table_set_release(ta, record_release, &la);
+	flow_table_set_release(tb, record_release, &lb);
+	for (i = 0; i < STEPS; i++) {
+		r = rng();
+		now += (r & 0x3f) == 0;
+		j = (uint32_t)(r >> 8) % n_pool;
+		h = flow_hash(&pool[j]);
+		syn = (r >> 40 & 3) != 0;
+		ea = flow_lookup(ta, &pool[j], h, now);
+		fresh_a = ea == NULL;
+		if (ea == NULL)
+			ea = flow_insert(ta, &pool[j], h, now, syn);
+		fresh_a = fresh_a && ea != NULL;
+		eb = flow_lookup_or_insert(tb, &pool[j], h, now, syn, &inserted);
+		ck_assert((ea == NULL) == (eb == NULL));
+		ck_assert(inserted == fresh_a);
+		if (ea != NULL) {
+			ck_assert_uint_eq((uint8_t *)ea - (uint8_t *)ta,
+					  (uint8_t *)eb - (uint8_t *)tb);
+			ck_assert_mem_eq(flow_entry_key(tb, eb), &pool[j], sizeof(pool[j]));
+			if (!inserted) {
+				flow_touch(ea, (uint8_t)(r >> 48), now);
+				flow_touch(eb, (uint8_t)(r >> 48), now);
+			}
+		}
+		fresh += inserted;
+		found += ea != NULL && !inserted;
+		none += ea == NULL;
+		if ((r >> 56 & 31) == 0) {
+			ck_assert_uint_eq(flow_age(ta, now, 2), flow_age(tb, now, 2));
+		}
+		ck_assert_uint_eq(flow_table_count(ta), flow_table_count(tb));
+		ck_assert_uint_eq(la.calls, lb.calls);
+	}
+	ck_assert_mem_eq(flow_table_stats(ta), flow_table_stats(tb), sizeof(struct flow_stats));
+	ck_assert(!la.not_intact && !lb.not_intact);
+	ck_assert_uint_gt(fresh, 1000);
+	ck_assert_uint_gt(found, 1000);
+	printf("lookup_or_insert vs lookup + insert, %u entries: %llu inserted, %llu found, "
+	       "%llu refused, %llu evictions, %llu expired, identical\n",
+	       capacity, fresh, found, none, (unsigned long long)flow_table_stats(tb)->evictions,
+	       (unsigned long long)flow_table_stats(tb)->expired);
+	free(ma);
+	free(mb);
+}
+
+START_TEST(test_lookup_or_insert)
+{
+	lookup_or_insert_vs_two_calls(8);
+	lookup_or_insert_vs_two_calls(64);
+	lookup_or_insert_vs_two_calls(4096);
 }
 END_TEST
 
@@ -1142,7 +1362,7 @@ START_TEST(test_table_4m)
 {
 	enum { N = 4194304 };
 	uint32_t n = N / 10 * 9, i;
-	size_t hdr = flow_table_memsize(4) - 4 * sizeof(struct flow_entry);
+	size_t hdr = flow_table_memsize(4) - 4 * FLOW_SLOT_SIZE;
 	struct flow_key k;
 	struct flow_entry *e;
 	struct flow_table *t;
@@ -1320,6 +1540,8 @@ flow_suite(void)
 	tc = tcase_create("bulk");
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, test_bulk_equals_single);
+	tcase_add_test(tc, test_signature_collision);
+	tcase_add_test(tc, test_lookup_or_insert);
 	tcase_add_test(tc, test_set_timeouts);
 	tcase_add_test(tc, test_table_4m);
 	tcase_add_test(tc, test_lookup_speed);

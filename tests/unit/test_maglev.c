@@ -379,6 +379,51 @@ START_TEST(test_golden)
 }
 END_TEST
 
+/*
+ * More tables pinned by their FNV-1a, computed with the first, plain
+ * implementation (a walk of the permutation for every claim): many backends,
+ * mixed families and weights, a bigger prime, and tables smaller than the
+ * point where the last claims stop walking (so those paths are pinned too).
+ */
+START_TEST(test_golden_more)
+{
+	static const struct {
+		unsigned int n;
+		uint32_t size;
+		int kind; /* 0: IPv4, weight 1; 1: every third IPv6, weights 1..1000; 2: i + 1 */
+		uint64_t fnv;
+	} g[] = {
+		{ 1000, 65537, 0, 0xcced8e0a02cfdf53ULL }, { 300, 65537, 1, 0xd1b9b5f2a611a7dfULL },
+		{ 20, 1000003, 2, 0x775a088d6d0e40afULL }, { 60, 251, 0, 0x386b2b17a72ac638ULL },
+		{ 5, 7, 0, 0x832436332515a83aULL },
+	};
+	static struct maglev_backend b[1000];
+	uint32_t *t = malloc(1000003 * sizeof(*t));
+	unsigned int x, i;
+	uint64_t fnv;
+
+	ck_assert_ptr_nonnull(t);
+	for (x = 0; x < sizeof(g) / sizeof(g[0]); x++) {
+		for (i = 0; i < g[x].n; i++) {
+			if (g[x].kind == 0)
+				mk_backend(&b[i], i, false, 1);
+			else if (g[x].kind == 1)
+				mk_backend(&b[i], i, i % 3 == 0, 1 + (i * 37) % 1000);
+			else
+				mk_backend(&b[i], i, i & 1, i + 1);
+		}
+		ck_assert_int_eq(maglev_populate(b, g[x].n, t, g[x].size), 0);
+		fnv = 0xcbf29ce484222325ULL;
+		for (i = 0; i < g[x].size; i++) {
+			fnv ^= t[i];
+			fnv *= 0x100000001b3ULL;
+		}
+		ck_assert_uint_eq(fnv, g[x].fnv);
+	}
+	free(t);
+}
+END_TEST
+
 START_TEST(test_lookup_and_speed)
 {
 	struct maglev_backend b[100];
@@ -416,6 +461,7 @@ maglev_suite(void)
 	tcase_add_test(tc, test_invalid);
 	tcase_add_test(tc, test_duplicates);
 	tcase_add_test(tc, test_golden);
+	tcase_add_test(tc, test_golden_more);
 	tcase_add_test(tc, test_lookup_and_speed);
 	suite_add_tcase(s, tc);
 	return s;
