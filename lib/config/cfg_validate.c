@@ -671,6 +671,25 @@ alloc_array(struct vctx *v, size_t n, size_t size)
 		}                                                                    \
 	} while (0)
 
+/*
+ * An optional array of objects at key: list gets its n elements and count n, and
+ * body runs for each object (i, e set) with the error path at key[i].
+ */
+#define PARSE_OBJECTS(v, o, key, max, list, count, i, e, body)                  \
+	do {                                                                    \
+		json_t *arr_;                                                   \
+		int n_ = get_array(v, o, key, false, max, &arr_);               \
+		if (n_ > 0) {                                                   \
+			(list) = alloc_array(v, (size_t)n_, sizeof((list)[0])); \
+			if ((list) != NULL) {                                   \
+				size_t key_old_ = push_key(v, key);             \
+				(count) = (unsigned int)n_;                     \
+				FOREACH_OBJECT(v, arr_, n_, i, e, body);        \
+				pop(v, key_old_);                               \
+			}                                                       \
+		}                                                               \
+	} while (0)
+
 static void
 unsupported(struct vctx *v, const char *key, const char *what)
 {
@@ -929,10 +948,9 @@ parse_port(struct vctx *v, json_t *o, struct cfg *c, unsigned int pi)
 	static const char *const keys[] = { "name",       "device", "mtu", "addresses",
 					    "neighbours", "routes", NULL };
 	struct cfg_port *p = &c->ports[pi];
-	json_t *arr, *e;
+	json_t *e;
 	unsigned int j;
-	size_t i, old;
-	int n;
+	size_t i;
 
 	check_keys(v, o, keys);
 	if (get_name(v, o, "name", true, p->name) == GOT) {
@@ -956,27 +974,11 @@ parse_port(struct vctx *v, json_t *o, struct cfg *c, unsigned int pi)
 	}
 	parse_port_addresses(v, o, c, pi);
 
-	n = get_array(v, o, "neighbours", false, SIZE_MAX, &arr);
-	if (n > 0) {
-		p->neighbours = alloc_array(v, (size_t)n, sizeof(p->neighbours[0]));
-		if (p->neighbours != NULL) {
-			p->n_neighbours = (unsigned int)n;
-			old = push_key(v, "neighbours");
-			FOREACH_OBJECT(v, arr, n, i, e, parse_neighbour(v, e, p, i));
-			pop(v, old);
-		}
-	}
+	PARSE_OBJECTS(v, o, "neighbours", SIZE_MAX, p->neighbours, p->n_neighbours, i, e,
+		      parse_neighbour(v, e, p, i));
 
-	n = get_array(v, o, "routes", false, SIZE_MAX, &arr);
-	if (n > 0) {
-		p->routes = alloc_array(v, (size_t)n, sizeof(p->routes[0]));
-		if (p->routes != NULL) {
-			p->n_routes = (unsigned int)n;
-			old = push_key(v, "routes");
-			FOREACH_OBJECT(v, arr, n, i, e, parse_route(v, e, p, &p->routes[i]));
-			pop(v, old);
-		}
-	}
+	PARSE_OBJECTS(v, o, "routes", SIZE_MAX, p->routes, p->n_routes, i, e,
+		      parse_route(v, e, p, &p->routes[i]));
 }
 
 static void
@@ -1149,7 +1151,7 @@ parse_vip(struct vctx *v, json_t *o, struct cfg *c, unsigned int vi)
 					    "health",     "backends", NULL };
 	struct cfg_vip *vip = &c->vips[vi];
 	char abuf[INET6_ADDRSTRLEN];
-	json_t *sub, *arr, *e;
+	json_t *sub, *e;
 	bool key_ok = true, l4_ok = true;
 	int64_t x;
 	size_t i, old;
@@ -1215,16 +1217,8 @@ parse_vip(struct vctx *v, json_t *o, struct cfg *c, unsigned int vi)
 		pop(v, old);
 	}
 
-	n = get_array(v, o, "backends", false, CFG_MAX_BACKENDS, &arr);
-	if (n > 0) {
-		vip->backends = alloc_array(v, (size_t)n, sizeof(vip->backends[0]));
-		if (vip->backends != NULL) {
-			vip->n_backends = (unsigned int)n;
-			old = push_key(v, "backends");
-			FOREACH_OBJECT(v, arr, n, i, e, parse_backend(v, e, c, vip, i));
-			pop(v, old);
-		}
-	}
+	PARSE_OBJECTS(v, o, "backends", CFG_MAX_BACKENDS, vip->backends, vip->n_backends, i, e,
+		      parse_backend(v, e, c, vip, i));
 	if (ts_rc != BAD && vip->n_backends >= vip->table_size)
 		kerr(v, "table_size", "%u must be larger than the number of backends (%u)",
 		     vip->table_size, vip->n_backends);
@@ -1313,9 +1307,9 @@ static void
 parse_cluster(struct vctx *v, json_t *o, struct cfg *c)
 {
 	static const char *const keys[] = { "mode", "sync_port", "key", "members", NULL };
-	json_t *arr, *e;
+	json_t *e;
 	int64_t x;
-	size_t i, old;
+	size_t i;
 	int n;
 
 	check_keys(v, o, keys);
@@ -1326,16 +1320,8 @@ parse_cluster(struct vctx *v, json_t *o, struct cfg *c)
 	get_int(v, o, "sync_port", false, 1, 65535, DEFAULT_SYNC_PORT, &x);
 	c->cluster.sync_port = (uint16_t)x;
 	get_hexkey(v, o, "key", c->cluster.key, &c->cluster.key_len);
-	n = get_array(v, o, "members", false, SIZE_MAX, &arr);
-	if (n > 0) {
-		c->cluster.members = alloc_array(v, (size_t)n, sizeof(c->cluster.members[0]));
-		if (c->cluster.members != NULL) {
-			c->cluster.n_members = (unsigned int)n;
-			old = push_key(v, "members");
-			FOREACH_OBJECT(v, arr, n, i, e, parse_member(v, e, c, i));
-			pop(v, old);
-		}
-	}
+	PARSE_OBJECTS(v, o, "members", SIZE_MAX, c->cluster.members, c->cluster.n_members, i, e,
+		      parse_member(v, e, c, i));
 }
 
 /* ha */
@@ -1474,7 +1460,7 @@ parse_ptp(struct vctx *v, json_t *o, struct cfg *c)
 					    "priority1", "priority2", "ports",     "servo",
 					    "export",    NULL };
 	static const char *const export_keys[] = { "chrony_socket", NULL };
-	json_t *arr, *e, *sub;
+	json_t *e, *sub;
 	int64_t x;
 	size_t i, old;
 	int n;
@@ -1493,16 +1479,8 @@ parse_ptp(struct vctx *v, json_t *o, struct cfg *c)
 	get_int(v, o, "priority2", false, 0, 255, DEFAULT_PTP_PRIORITY, &x);
 	c->ptp.priority2 = (uint8_t)x;
 
-	n = get_array(v, o, "ports", false, SIZE_MAX, &arr);
-	if (n > 0) {
-		c->ptp.ports = alloc_array(v, (size_t)n, sizeof(c->ptp.ports[0]));
-		if (c->ptp.ports != NULL) {
-			c->ptp.n_ports = (unsigned int)n;
-			old = push_key(v, "ports");
-			FOREACH_OBJECT(v, arr, n, i, e, parse_ptp_port(v, e, c, i));
-			pop(v, old);
-		}
-	}
+	PARSE_OBJECTS(v, o, "ports", SIZE_MAX, c->ptp.ports, c->ptp.n_ports, i, e,
+		      parse_ptp_port(v, e, c, i));
 
 	c->ptp.servo.kp = DEFAULT_SERVO_KP;
 	c->ptp.servo.ki = DEFAULT_SERVO_KI;
@@ -1613,16 +1591,8 @@ parse_lisp_site(struct vctx *v, json_t *o, struct cfg *c, size_t idx)
 		}
 		free(id_ok);
 	}
-	n = get_array(v, o, "eid_prefixes", false, SIZE_MAX, &arr);
-	if (n > 0) {
-		s->eids = alloc_array(v, (size_t)n, sizeof(s->eids[0]));
-		if (s->eids != NULL) {
-			s->n_eids = (unsigned int)n;
-			old = push_key(v, "eid_prefixes");
-			FOREACH_OBJECT(v, arr, n, i, e, parse_lisp_eid(v, e, s, i));
-			pop(v, old);
-		}
-	}
+	PARSE_OBJECTS(v, o, "eid_prefixes", SIZE_MAX, s->eids, s->n_eids, i, e,
+		      parse_lisp_eid(v, e, s, i));
 }
 
 static void
@@ -1630,10 +1600,9 @@ parse_lisp(struct vctx *v, json_t *o, struct cfg *c)
 {
 	static const char *const keys[] = { "enabled", "port", "state_file", "registration_ttl_s",
 					    "sites",   NULL };
-	json_t *arr, *e;
+	json_t *e;
 	int64_t x;
-	size_t i, old;
-	int n;
+	size_t i;
 
 	check_keys(v, o, keys);
 	if (get_bool(v, o, "enabled", false, &c->lisp.enabled) == GOT && c->lisp.enabled)
@@ -1643,16 +1612,8 @@ parse_lisp(struct vctx *v, json_t *o, struct cfg *c)
 		   DEFAULT_LISP_STATE_FILE);
 	get_int(v, o, "registration_ttl_s", false, 1, 86400, DEFAULT_LISP_TTL_S, &x);
 	c->lisp.registration_ttl_s = (uint32_t)x;
-	n = get_array(v, o, "sites", false, SIZE_MAX, &arr);
-	if (n > 0) {
-		c->lisp.sites = alloc_array(v, (size_t)n, sizeof(c->lisp.sites[0]));
-		if (c->lisp.sites != NULL) {
-			c->lisp.n_sites = (unsigned int)n;
-			old = push_key(v, "sites");
-			FOREACH_OBJECT(v, arr, n, i, e, parse_lisp_site(v, e, c, i));
-			pop(v, old);
-		}
-	}
+	PARSE_OBJECTS(v, o, "sites", SIZE_MAX, c->lisp.sites, c->lisp.n_sites, i, e,
+		      parse_lisp_site(v, e, c, i));
 }
 
 /* control, log */
