@@ -195,6 +195,8 @@ START_TEST(wire_heartbeat_bytes)
 	ck_assert_uint_eq(h.len, 24);
 	ck_assert(h.epoch == 0x0123456789abcdefULL && h.seq == 1);
 	ck_assert(h.ack_epoch == 0xfedcba9876543210ULL && h.ack == 42);
+	/* Compared as bytes: the struct's padding must be zero on both sides. */
+	memset(&m, 0, sizeof(m));
 	ck_assert_int_eq(ha_wire_hb_decode(hb_datagram + HA_WIRE_HDR_LEN, h.len, &m), 0);
 	ck_assert_mem_eq(&m, &hb_msg, sizeof(m));
 	/* A body of another length, a bad rx state or interval 0 is refused. */
