@@ -321,7 +321,9 @@ flow_victim(const struct flow_table *t, const struct flow_bucket *b1, const stru
  * Most misses are followed by an insert of the key: fetch, for writing, the
  * key line that insert will most likely write (flow_pick_slot's choice, or
  * flow_victim's when both buckets are full), so that writing the key does not
- * wait for it. Both line 0s have been read already.
+ * wait for it. Both line 0s have been read already. Measured on the bench's
+ * new-flow figure: 239 ns a packet with it, 318 without (and 192 with the key
+ * not written at all: that line is the price of a new flow in this layout).
  */
 static inline void
 flow_prefetch_insert(const struct flow_table *t, const struct flow_bucket *b1,
