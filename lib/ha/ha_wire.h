@@ -99,7 +99,7 @@
  *  12  sport (2) | dport (2)
  *  16  age ms (4)         since the flow's last packet when the record was made
  *  20  entry flags (1) | reserved (3)
- *  24  user (8)           struct flow_entry's user word
+ *  24  opaque (8)         carried for the caller, zero today (the flow entry has no such word)
  *  32  src (4|16) | dst (4|16)
  *
  * AFFINITY: 20 bytes (IPv4 client), 32 (IPv6)
