@@ -12,6 +12,7 @@
 
 #include <rte_cycles.h>
 
+#include "agent.h"
 #include "control.h"
 #include "dataplane.h"
 #include "udp.h"
@@ -207,6 +208,8 @@ eqx_control_frame(struct eqx_app *app, struct rte_mbuf *m)
 		memset(h.src + 4, 0, 12);
 		memset(h.dst + 4, 0, 12);
 	}
+	if (eqx_agents_frame(app, m, &h))
+		return;
 	if (eqx_health_rx(app, m, &h)) {
 		eqx_ctl_stats.health_replies++;
 		return;
@@ -227,17 +230,25 @@ eqx_control_frame(struct eqx_app *app, struct rte_mbuf *m)
 	}
 }
 
-/* Pins made by one worker are installed on every other one. */
+/* Pins made by one worker are installed on every other one; TX stamps go to the agents. */
 static unsigned int
 fan_out_events(struct eqx_app *app)
 {
 	struct eqx_event ev[EQX_BURST];
-	unsigned int w, o, i, n, got = 0;
+	unsigned int w, o, i, j, n, got = 0;
 
 	for (w = 0; w < app->n_workers; w++) {
 		n = rte_ring_sc_dequeue_burst_elem(app->workers[w].events, ev, sizeof(ev[0]),
 						   EQX_BURST, NULL);
 		got += n;
+		for (i = j = 0; i < n; i++) {
+			if (ev[i].type == EQX_EV_TX_STAMP)
+				eqx_agents_tx_stamp(app, ev[i].vip, ev[i].stamp.cookie,
+						    ev[i].stamp.tsc);
+			else
+				ev[j++] = ev[i];
+		}
+		n = j;
 		for (o = 0; o < app->n_workers; o++) {
 			if (o == w)
 				continue;
@@ -274,6 +285,9 @@ restart_only_changed(const struct cfg *old, const struct cfg *new, struct cfg_er
 		"dataplane.flow_table_size");
 	CHANGED(old->dataplane.mbufs != new->dataplane.mbufs, "dataplane.mbufs");
 	CHANGED(strcmp(old->control.socket, new->control.socket) != 0, "control.socket");
+	CHANGED(old->ha.enabled != new->ha.enabled, "ha.enabled");
+	CHANGED(old->ptp.enabled != new->ptp.enabled, "ptp.enabled");
+	CHANGED(old->lisp.enabled != new->lisp.enabled, "lisp.enabled");
 	CHANGED(old->n_ports != new->n_ports, "ports");
 	for (i = 0; i < old->n_ports && i < new->n_ports; i++) {
 		CHANGED(strcmp(old->ports[i].name, new->ports[i].name) != 0, "ports[].name");
@@ -325,6 +339,7 @@ eqx_reload(struct eqx_app *app, char **err_text)
 		rte_log_set_level_pattern("equinox.*", (uint32_t)app->cfg->log.level + 1);
 		EQX_LOG(NOTICE, ctl, "reloaded %s: generation %" PRIu64, app->config_path,
 			app->generation);
+		eqx_agents_reload(app);
 		eqx_ctl_stats.reloads++;
 	} else {
 		for (i = 0; i < errs->n && i < CFG_MAX_ERRORS; i++)
@@ -377,6 +392,7 @@ eqx_control_loop(struct eqx_app *app)
 		}
 		got += fan_out_events(app);
 		now = rte_rdtsc();
+		eqx_agents_poll(app, now);
 		if (now >= next_timer) {
 			eqx_nh_timer(app, now);
 			eqx_health_timer(app, now);

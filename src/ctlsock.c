@@ -18,6 +18,7 @@
 
 #include <jansson.h>
 
+#include "agent.h"
 #include "control.h"
 
 #define CTL_MAX_REQUEST 65536
@@ -208,10 +209,12 @@ dispatch(struct eqx_app *app, const char *line)
 	else if (strcmp(cmd, "ping") == 0)
 		r = reply_ok(json_pack("{s:s, s:I}", "instance", app->cfg->instance.name,
 				       "generation", (json_int_t)app->generation));
+	else if ((r = eqx_agents_ctl(app, cmd, req)) != NULL)
+		;
 	else {
 		eqx_ctl_stats.ctl_bad_requests++;
-		r = reply_error(
-			"unknown command (stats, vips, reload, backend-set, backend-health, ping)");
+		r = reply_error("unknown command (stats, vips, reload, backend-set, "
+				"backend-health, ping, ha, lisp, ptp)");
 	}
 	json_decref(req);
 	return r;

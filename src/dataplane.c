@@ -18,6 +18,7 @@
  */
 #include <string.h>
 
+#include <rte_cycles.h>
 #include <rte_ethdev.h>
 #include <rte_prefetch.h>
 
@@ -131,6 +132,32 @@ eqx_dp_tx(struct eqx_dp_ctx *c, unsigned int p, struct rte_mbuf *m)
 }
 
 void
+eqx_dp_tx_stamped(struct eqx_dp_ctx *c, unsigned int p, struct rte_mbuf *m)
+{
+	struct eqx_event ev = { .type = EQX_EV_TX_STAMP, .vip = (uint16_t)p };
+	uint16_t port;
+
+	if (unlikely(p >= c->app->n_ports)) {
+		drop(c, EQX_DROP_TX_FULL, m);
+		return;
+	}
+	port = c->app->ports[p].port_id;
+	if (c->n_tx[p] != 0)
+		tx_flush_port(c, p);
+	ev.stamp.cookie = *RTE_MBUF_DYNFIELD(m, eqx_stamp_offset, uint64_t *);
+	m->ol_flags &= ~eqx_tx_stamp_flag;
+	ev.stamp.tsc = rte_rdtsc();
+	if (rte_eth_tx_burst(port, (uint16_t)c->w->id, &m, 1) != 1) {
+		drop(c, EQX_DROP_TX_FULL, m);
+		return;
+	}
+	c->w->stats.tx_packets++;
+	c->w->stats.tx_bytes += rte_pktmbuf_pkt_len(m);
+	if (rte_ring_sp_enqueue_elem(c->w->events, &ev, sizeof(ev)) != 0)
+		c->w->stats.events_lost++;
+}
+
+void
 eqx_dp_flush(struct eqx_dp_ctx *c)
 {
 	unsigned int p;
@@ -145,6 +172,7 @@ to_control(struct eqx_dp_ctx *c, unsigned int p, struct rte_mbuf *m)
 {
 	m->port = (uint16_t)p;
 	*EQX_HOPS(m) = 0;
+	*RTE_MBUF_DYNFIELD(m, eqx_stamp_offset, uint64_t *) = c->rx_tsc;
 	if (unlikely(rte_ring_sp_enqueue(c->w->to_ctrl, m) != 0)) {
 		drop(c, EQX_DROP_CONTROL_RING_FULL, m);
 		return;
@@ -625,11 +653,36 @@ mac_for_us(const struct rte_ether_addr *dst, const struct rte_ether_addr *mine)
 	return rte_is_same_ether_addr(dst, mine) || rte_is_multicast_ether_addr(dst);
 }
 
-/* Frames the appliance itself must see: neighbour discovery and health-probe answers. */
+/* A UDP port of the appliance's own services (LISP, HA, PTP, cluster sync)? */
 static inline bool
-for_control(const struct net_hdrs *h)
+udp_service(const struct eqx_state *st, const struct net_hdrs *h)
+{
+	unsigned int i;
+
+	if (h->l4_proto != NET_PROTO_UDP)
+		return false;
+	for (i = 0; i < st->n_udp_ports; i++)
+		if (st->udp_ports[i] == h->dport)
+			return true;
+	return false;
+}
+
+static inline bool
+ip_multicast(const struct net_hdrs *h)
+{
+	return h->family == 4 ? (h->dst[0] & 0xf0) == 0xe0 : h->dst[0] == 0xff;
+}
+
+/*
+ * Frames the appliance itself must see: neighbour discovery, health-probe
+ * answers and its UDP services.
+ */
+static inline bool
+for_control(const struct eqx_state *st, const struct net_hdrs *h)
 {
 	if (h->l4_proto == NET_PROTO_ICMP || h->l4_proto == NET_PROTO_ICMP6)
+		return true;
+	if (udp_service(st, h))
 		return true;
 	return h->l4_proto == NET_PROTO_TCP &&
 	       ((h->tcp_flags & (NET_TCP_SYN | NET_TCP_ACK)) == (NET_TCP_SYN | NET_TCP_ACK) ||
@@ -691,7 +744,10 @@ classify(struct eqx_dp_ctx *c, unsigned int p, struct rte_mbuf *m, struct pendin
 		return 0;
 	}
 	if (h->family == 0) {
-		if (h->ethertype == NET_ETHERTYPE_ARP)
+		/* PTP over Ethernet, bare or in the MPLS path of PTP ports, goes up too. */
+		if (h->ethertype == NET_ETHERTYPE_ARP ||
+		    (c->st->l2_ptp &&
+		     (h->ethertype == NET_ETHERTYPE_PTP || h->ethertype == NET_ETHERTYPE_MPLS)))
 			to_control(c, p, m);
 		else
 			drop(c, EQX_DROP_UNSUPPORTED_ETHERTYPE, m);
@@ -722,7 +778,11 @@ classify(struct eqx_dp_ctx *c, unsigned int p, struct rte_mbuf *m, struct pendin
 	}
 	local = eqx_state_local(c->st, h->family, h->dst);
 	if (local == NULL) {
-		drop(c, EQX_DROP_NOT_LOCAL, m);
+		/* PTP's multicast groups (224.0.1.129, ff0e::181) to a service port. */
+		if (ip_multicast(h) && h->frag == NET_FRAG_NONE && udp_service(c->st, h))
+			to_control(c, p, m);
+		else
+			drop(c, EQX_DROP_NOT_LOCAL, m);
 		return 0;
 	}
 	if (local->is_vip) {
@@ -737,7 +797,7 @@ classify(struct eqx_dp_ctx *c, unsigned int p, struct rte_mbuf *m, struct pendin
 			drop(c, EQX_DROP_VIP_NO_SERVICE, m);
 		return 0;
 	}
-	if (for_control(h) && h->frag == NET_FRAG_NONE)
+	if (for_control(c->st, h) && h->frag == NET_FRAG_NONE)
 		to_control(c, p, m);
 	else
 		drop(c, EQX_DROP_LOCAL_UNSUPPORTED, m);

@@ -14,17 +14,22 @@ struct eqx_dp_ctx {
 	struct eqx_worker *w;
 	const struct eqx_state *st;
 	const struct eqx_nh_table *nht;
-	uint32_t now; /* seconds */
-	uint64_t seen_generation;
-	bool relay; /* the frames being processed came from another worker */ /* the last generation
-										 whose settings this
-										 worker applied */
+	uint32_t now;             /* seconds */
+	uint64_t seen_generation; /* the last generation whose settings this worker applied */
+	uint64_t rx_tsc;          /* when the burst being processed was received */
+	bool relay;               /* the frames being processed came from another worker */
 	uint16_t ip_id;
 	uint16_t n_tx[EQX_MAX_PORTS];
 	struct rte_mbuf *tx[EQX_MAX_PORTS][EQX_BURST];
 };
 
 void eqx_dp_ctx_init(struct eqx_dp_ctx *c, struct eqx_app *app, struct eqx_worker *w);
+
+/*
+ * Send m alone, now, and report the TSC read right before its burst to the
+ * control lcore (an EQX_EV_TX_STAMP event with the cookie in its stamp field).
+ */
+void eqx_dp_tx_stamped(struct eqx_dp_ctx *c, unsigned int p, struct rte_mbuf *m);
 
 /* Classify and forward, hand to control, or drop one frame received on port index p. */
 void eqx_dp_process(struct eqx_dp_ctx *c, unsigned int p, struct rte_mbuf *m);

@@ -197,20 +197,28 @@ struct eqx_state {
 	struct eqx_port_state port[EQX_MAX_PORTS];
 	uint16_t udp_ports[8]; /* the appliance's own UDP services */
 	uint8_t n_udp_ports;
+	uint8_t l2_ptp; /* pass up PTP over Ethernet (0x88F7) and MPLS frames */
 };
 
 /* ---- worker <-> control events (fixed-size ring elements) ---- */
 
 enum eqx_event_type {
 	EQX_EV_AFFINITY = 1, /* a worker pinned a client to a backend */
+	EQX_EV_TX_STAMP,     /* a frame of eqx_agent_send_stamped left: port, stamp */
 };
 
 struct eqx_event {
 	uint8_t type;
 	uint8_t family;
-	uint16_t vip;
+	uint16_t vip; /* EQX_EV_TX_STAMP: the port */
 	uint32_t backend;
-	uint8_t client[16];
+	union {
+		uint8_t client[16];
+		struct {
+			uint64_t cookie;
+			uint64_t tsc;
+		} stamp;
+	};
 };
 
 /* ---- lcores ---- */
@@ -269,7 +277,8 @@ struct eqx_app {
 	struct eqx_ctr vip_base[EQX_MAX_VIP_IDS];
 	struct eqx_ctr backend_base[EQX_MAX_BACKEND_IDS];
 
-	volatile bool quit;
+	volatile bool quit;         /* the control loop ends */
+	volatile bool workers_quit; /* then, once the agents said goodbye, the workers */
 	volatile bool reload;
 	uint64_t tsc_hz;
 };
@@ -283,6 +292,13 @@ extern struct eqx_app eqx;
  */
 extern int eqx_hops_offset;
 #define EQX_HOPS(m) RTE_MBUF_DYNFIELD((m), eqx_hops_offset, uint8_t *)
+/*
+ * A 64-bit field: on a frame passed up, the TSC when its burst was received;
+ * on a frame the control lcore sends with eqx_tx_stamp_flag, the cookie its
+ * TX time is reported back under (agent.h).
+ */
+extern int eqx_stamp_offset;
+extern uint64_t eqx_tx_stamp_flag;
 int eqx_mbuf_fields_init(void);
 
 /* worker.c */
@@ -341,6 +357,9 @@ struct json_t *eqx_health_json(uint32_t backend_id);
 struct json_t;
 struct json_t *eqx_stats_json(struct eqx_app *app);
 struct json_t *eqx_vips_json(struct eqx_app *app, const char *only);
+struct rte_tel_data;
+/* A JSON object as telemetry data: nested objects flattened into one dict each. */
+int eqx_tel_from_json(struct rte_tel_data *d, struct json_t *o);
 int eqx_telemetry_init(struct eqx_app *app);
 
 /* ctlsock.c */

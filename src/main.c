@@ -20,6 +20,7 @@
 #include <rte_lcore.h>
 #include <rte_malloc.h>
 
+#include "agent.h"
 #include "control.h"
 #include "dataplane.h"
 
@@ -373,8 +374,10 @@ main(int argc, char **argv)
 		print_errors(app->config_path, errs);
 		goto fail;
 	}
-	if (eqx_telemetry_init(app) != 0)
+	if (eqx_telemetry_init(app) != 0 || eqx_agents_telemetry_init() != 0)
 		EQX_LOG(WARNING, main, "telemetry commands not registered");
+	if (eqx_agents_start(app) != 0)
+		goto fail;
 	rc = eqx_ctlsock_open(app->cfg->control.socket);
 	if (rc != 0) {
 		EQX_LOG(ERR, main, "control.socket %s: %s", app->cfg->control.socket,
@@ -408,6 +411,11 @@ main(int argc, char **argv)
 	eqx_control_loop(app);
 
 	EQX_LOG(NOTICE, main, "stopping");
+	/* The agents' last words (an HA goodbye) still need worker 0 to send them. */
+	eqx_agents_stop(app);
+	for (i = 0; i < 100 && !rte_ring_empty(app->workers[0].from_ctrl); i++)
+		rte_delay_us_sleep(1000);
+	app->workers_quit = true;
 	rte_eal_mp_wait_lcore();
 	teardown(app);
 	free(errs);
@@ -417,7 +425,9 @@ main(int argc, char **argv)
 
 fail:
 	app->quit = true;
+	app->workers_quit = true;
 	rte_eal_mp_wait_lcore();
+	eqx_agents_stop(app);
 	teardown(app);
 	if (cfg_owned)
 		cfg_free(cfg);

@@ -477,6 +477,7 @@ state_build(struct eqx_app *app, const struct cfg *cfg, struct cfg_errors *errs)
 	}
 
 	st->n_udp_ports = (uint8_t)eqx_udp_ports(st->udp_ports, RTE_DIM(st->udp_ports));
+	st->l2_ptp = cfg->ptp.enabled;
 	for (i = 0; i < cfg->n_vips; i++) {
 		struct eqx_vip *v = &st->vips[i];
 

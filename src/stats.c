@@ -259,8 +259,8 @@ tel_add_flat(struct rte_tel_data *d, const char *prefix, json_t *v)
 }
 
 /* Top-level scalars stay scalars; each top-level object becomes one flat container. */
-static int
-tel_from_json(struct rte_tel_data *d, json_t *o)
+int
+eqx_tel_from_json(struct rte_tel_data *d, json_t *o)
 {
 	const char *k;
 	json_t *v;
@@ -294,7 +294,7 @@ tel_stats(const char *cmd, const char *params, struct rte_tel_data *d)
 	pthread_mutex_lock(&eqx.state_lock);
 	o = eqx_stats_json(&eqx);
 	pthread_mutex_unlock(&eqx.state_lock);
-	rc = tel_from_json(d, o);
+	rc = eqx_tel_from_json(d, o);
 	json_decref(o);
 	return rc;
 }
@@ -312,7 +312,7 @@ tel_vips(const char *cmd, const char *params, struct rte_tel_data *d)
 	pthread_mutex_unlock(&eqx.state_lock);
 	json_array_foreach (json_object_get(o, "vips"), i, v)
 		json_object_set(byname, json_string_value(json_object_get(v, "name")), v);
-	rc = tel_from_json(d, byname);
+	rc = eqx_tel_from_json(d, byname);
 	json_decref(byname);
 	json_decref(o);
 	return rc;

@@ -60,7 +60,8 @@ eqx_udp_rx(struct eqx_app *app, struct rte_mbuf *m, const struct net_hdrs *h)
 	for (i = 0; i < n_services; i++)
 		if (services[i].port == h->dport)
 			break;
-	if (i == n_services)
+	/* A port registered without a handler is taken by an agent's frame hook. */
+	if (i == n_services || services[i].fn == NULL)
 		return false;
 	/* The UDP length must fit the IP packet; the parser checked only the header. */
 	udp_len = net_get16(d + h->l4_off + 4);
@@ -83,6 +84,7 @@ eqx_udp_rx(struct eqx_app *app, struct rte_mbuf *m, const struct net_hdrs *h)
 	memcpy(dg.src_mac, d + 6, 6);
 	dg.data = d + h->l4_off + 8;
 	dg.len = udp_len - 8;
+	dg.rx_tsc = *RTE_MBUF_DYNFIELD(m, eqx_stamp_offset, const uint64_t *);
 	eqx_ctl_stats.udp_rx++;
 	services[i].fn(app, &dg, services[i].arg);
 	rte_pktmbuf_free(m);

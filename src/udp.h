@@ -14,13 +14,18 @@ struct eqx_udp_dgram {
 	uint16_t sport;
 	uint16_t dport;
 	uint8_t src_mac[6];
+	uint64_t rx_tsc; /* when the worker received it */
 	const uint8_t *data;
 	uint32_t len;
 };
 
 typedef void (*eqx_udp_handler)(struct eqx_app *app, const struct eqx_udp_dgram *d, void *arg);
 
-/* Serve UDP port `port` on every port address; -EEXIST, -ENOSPC. */
+/*
+ * Serve UDP port `port` on every port address; -EEXIST, -ENOSPC. With fn NULL
+ * the workers pass the port's datagrams up (also to multicast groups) and an
+ * agent's frame hook takes them whole.
+ */
 int eqx_udp_register(uint16_t port, eqx_udp_handler fn, void *arg);
 
 /* The registered ports (for the state the workers classify with). */

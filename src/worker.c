@@ -49,6 +49,7 @@ eqx_worker_poll(struct eqx_dp_ctx *ctx)
 		if (n == 0)
 			continue;
 		work += n;
+		ctx->rx_tsc = rte_rdtsc();
 		eqx_dp_process_burst(ctx, p, pkts, n);
 	}
 
@@ -64,8 +65,12 @@ eqx_worker_poll(struct eqx_dp_ctx *ctx)
 	ctx->relay = false;
 	work += n;
 	n = rte_ring_sc_dequeue_burst(w->from_ctrl, (void **)pkts, EQX_BURST, NULL);
-	for (i = 0; i < n; i++)
-		eqx_dp_tx(ctx, pkts[i]->port, pkts[i]);
+	for (i = 0; i < n; i++) {
+		if (unlikely(pkts[i]->ol_flags & eqx_tx_stamp_flag))
+			eqx_dp_tx_stamped(ctx, pkts[i]->port, pkts[i]);
+		else
+			eqx_dp_tx(ctx, pkts[i]->port, pkts[i]);
+	}
 	w->stats.from_control += n;
 	work += n;
 
@@ -99,7 +104,7 @@ eqx_worker_main(void *arg)
 	eqx_dp_ctx_init(&ctx, app, w);
 
 	EQX_LOG(INFO, lb, "worker %u polling on lcore %u", w->id, w->lcore);
-	while (!app->quit) {
+	while (!app->workers_quit) {
 		unsigned int work = eqx_worker_poll(&ctx);
 		bool busy = ctx.st->cfg->dataplane.idle == CFG_IDLE_BUSY;
 

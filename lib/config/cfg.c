@@ -458,6 +458,11 @@ dump_ptp(struct dump *d, const struct cfg *c)
 	sub = json_object();
 	set(d, sub, "chrony_socket", json_string(c->ptp.chrony_socket));
 	set(d, o, "export", sub);
+	sub = json_object();
+	set(d, sub, "system_clock", json_boolean(c->ptp.clock.system_clock));
+	set(d, sub, "initial_offset_ns", json_integer(c->ptp.clock.initial_offset_ns));
+	set(d, sub, "initial_freq_ppb", json_real(c->ptp.clock.initial_freq_ppb));
+	set(d, o, "clock", sub);
 	return o;
 }
 
@@ -569,6 +574,8 @@ dump_tree(struct dump *d, const struct cfg *c)
 	set(d, o, "preempt", json_boolean(c->ha.preempt));
 	set(d, o, "heartbeat_ms", json_integer(c->ha.heartbeat_ms));
 	set(d, o, "dead_count", json_integer(c->ha.dead_count));
+	set(d, o, "preempt_delay_ms", json_integer(c->ha.preempt_delay_ms));
+	set(d, o, "sync_port", json_integer(c->ha.sync_port));
 	if (c->ha.key_len > 0)
 		set(d, o, "key", secret_json());
 	set(d, root, "ha", o);

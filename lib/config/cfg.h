@@ -250,6 +250,8 @@ struct cfg {
 		bool preempt;
 		uint32_t heartbeat_ms;
 		uint32_t dead_count;
+		uint32_t preempt_delay_ms; /* default 1000 */
+		uint16_t sync_port;        /* default 7441 */
 		uint8_t key[CFG_KEY_MAX];
 		unsigned int key_len;
 	} ha;
@@ -270,6 +272,11 @@ struct cfg {
 			int64_t first_step_threshold_ns;
 		} servo;
 		char chrony_socket[CFG_PATH_MAX];
+		struct {
+			bool system_clock; /* discipline CLOCK_REALTIME too; default false */
+			int64_t initial_offset_ns; /* error put into the clock at start (tests) */
+			double initial_freq_ppb;
+		} clock;
 	} ptp;
 
 	struct {

@@ -44,6 +44,8 @@
 #define DEFAULT_HA_PRIORITY 100
 #define DEFAULT_HA_HEARTBEAT_MS 20
 #define DEFAULT_HA_DEAD_COUNT 3
+#define DEFAULT_HA_PREEMPT_DELAY_MS 1000
+#define DEFAULT_HA_SYNC_PORT 7441
 #define DEFAULT_PTP_PRIORITY 128
 #define DEFAULT_LOG_ANNOUNCE_INTERVAL 1
 #define DEFAULT_SERVO_KP 0.7
@@ -1329,14 +1331,14 @@ parse_cluster(struct vctx *v, json_t *o, struct cfg *c)
 static void
 parse_ha(struct vctx *v, json_t *o, struct cfg *c)
 {
-	static const char *const keys[] = { "enabled",    "port",    "peer",
-					    "priority",   "preempt", "heartbeat_ms",
-					    "dead_count", "key",     NULL };
+	static const char *const keys[] = { "enabled",      "port",       "peer",
+					    "priority",     "preempt",    "preempt_delay_ms",
+					    "heartbeat_ms", "dead_count", "sync_port",
+					    "key",          NULL };
 	int64_t x;
 
 	check_keys(v, o, keys);
-	if (get_bool(v, o, "enabled", false, &c->ha.enabled) == GOT && c->ha.enabled)
-		unsupported(v, "enabled", "HA (active/standby)");
+	get_bool(v, o, "enabled", false, &c->ha.enabled);
 	get_port_ref(v, o, "port", false, c, c->ha.port);
 	get_addr(v, o, "peer", false, &c->ha.peer);
 	get_int(v, o, "priority", false, 1, 254, DEFAULT_HA_PRIORITY, &x);
@@ -1346,7 +1348,19 @@ parse_ha(struct vctx *v, json_t *o, struct cfg *c)
 	c->ha.heartbeat_ms = (uint32_t)x;
 	get_int(v, o, "dead_count", false, 2, 100, DEFAULT_HA_DEAD_COUNT, &x);
 	c->ha.dead_count = (uint32_t)x;
+	get_int(v, o, "preempt_delay_ms", false, 0, 3600000, DEFAULT_HA_PREEMPT_DELAY_MS, &x);
+	c->ha.preempt_delay_ms = (uint32_t)x;
+	get_int(v, o, "sync_port", false, 1, 65535, DEFAULT_HA_SYNC_PORT, &x);
+	c->ha.sync_port = (uint16_t)x;
 	get_hexkey(v, o, "key", c->ha.key, &c->ha.key_len);
+	if (c->ha.enabled) {
+		if (c->ha.port[0] == '\0')
+			kerr(v, "port", "required when ha.enabled is true");
+		if (c->ha.peer.family == 0)
+			kerr(v, "peer", "required when ha.enabled is true");
+		if (c->ha.key_len == 0)
+			kerr(v, "key", "required when ha.enabled is true");
+	}
 }
 
 /* ptp */
@@ -1458,7 +1472,9 @@ parse_ptp(struct vctx *v, json_t *o, struct cfg *c)
 {
 	static const char *const keys[] = { "enabled",   "domain",    "transport", "timestamping",
 					    "priority1", "priority2", "ports",     "servo",
-					    "export",    NULL };
+					    "export",    "clock",     NULL };
+	static const char *const clock_keys[] = { "system_clock", "initial_offset_ns",
+						  "initial_freq_ppb", NULL };
 	static const char *const export_keys[] = { "chrony_socket", NULL };
 	json_t *e, *sub;
 	int64_t x;
@@ -1466,8 +1482,7 @@ parse_ptp(struct vctx *v, json_t *o, struct cfg *c)
 	int n;
 
 	check_keys(v, o, keys);
-	if (get_bool(v, o, "enabled", false, &c->ptp.enabled) == GOT && c->ptp.enabled)
-		unsupported(v, "enabled", "PTP");
+	get_bool(v, o, "enabled", false, &c->ptp.enabled);
 	get_int(v, o, "domain", false, 0, 127, 0, &x);
 	c->ptp.domain = (uint8_t)x;
 	GET_ENUM(v, o, "transport", ptp_transport_names, CFG_PTP_TRANSPORT_UDP4, &n);
@@ -1498,6 +1513,22 @@ parse_ptp(struct vctx *v, json_t *o, struct cfg *c)
 			   sizeof(c->ptp.chrony_socket), "");
 		pop(v, old);
 	}
+	if (get_object(v, o, "clock", &sub) == GOT) {
+		old = push_key(v, "clock");
+		check_keys(v, sub, clock_keys);
+		get_bool(v, sub, "system_clock", false, &c->ptp.clock.system_clock);
+		/* A deliberate error at start, for tests of the servo against a real master. */
+		get_int(v, sub, "initial_offset_ns", false, -1000000000000LL, 1000000000000LL, 0,
+			&c->ptp.clock.initial_offset_ns);
+		if (get_real(v, sub, "initial_freq_ppb", -1e6, false, 0.0,
+			     &c->ptp.clock.initial_freq_ppb) == GOT &&
+		    c->ptp.clock.initial_freq_ppb > 1e6)
+			kerr(v, "initial_freq_ppb", "%g is out of range -1e6..1e6",
+			     c->ptp.clock.initial_freq_ppb);
+		pop(v, old);
+	}
+	if (c->ptp.enabled && c->ptp.n_ports == 0)
+		kerr(v, "ports", "at least one PTP port is required when ptp.enabled is true");
 }
 
 /* lisp */
@@ -1513,7 +1544,8 @@ parse_lisp_key(struct vctx *v, json_t *o, struct cfg_lisp_site *s, size_t idx, b
 	int e;
 
 	check_keys(v, o, keys);
-	if (get_int(v, o, "id", true, 0, 65535, 0, &x) == GOT) {
+	/* RFC 9301 5.6: an 8-bit Key ID beside the 8-bit Algorithm ID. */
+	if (get_int(v, o, "id", true, 0, 255, 0, &x) == GOT) {
 		k->id = (uint16_t)x;
 		id_ok[idx] = true;
 		for (j = 0; j < idx; j++) {
@@ -1605,8 +1637,7 @@ parse_lisp(struct vctx *v, json_t *o, struct cfg *c)
 	size_t i;
 
 	check_keys(v, o, keys);
-	if (get_bool(v, o, "enabled", false, &c->lisp.enabled) == GOT && c->lisp.enabled)
-		unsupported(v, "enabled", "the LISP map-server");
+	get_bool(v, o, "enabled", false, &c->lisp.enabled);
 	get_port_ref(v, o, "port", false, c, c->lisp.port);
 	get_strbuf(v, o, "state_file", false, true, c->lisp.state_file, sizeof(c->lisp.state_file),
 		   DEFAULT_LISP_STATE_FILE);

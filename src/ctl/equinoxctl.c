@@ -32,6 +32,9 @@ usage(FILE *f)
 		"  backend health VIP ADDRESS up|down\n"
 		"                 the verdict of an outside checker (VIP health type external)\n"
 		"  ping           check that equinox answers\n"
+		"  ha|lisp|ptp [ARGS...]\n"
+		"                 an agent's state, or one of its commands (ha switchover,\n"
+		"                 lisp registrations, ...)\n"
 		"SOCKET defaults to $EQUINOX_SOCKET, else the only socket in " CTL_DIR ".\n");
 }
 
@@ -289,8 +292,16 @@ main(int argc, char **argv)
 		}
 	} else {
 		req = json_pack("{s:s}", "cmd", cmd);
-		if (strcmp(cmd, "vips") == 0 && optind < argc)
+		if (strcmp(cmd, "vips") == 0 && optind < argc) {
 			json_object_set_new(req, "vip", json_string(argv[optind]));
+		} else if (optind < argc) {
+			/* An agent's command: its words as they are. */
+			json_t *args = json_array();
+
+			for (int j = optind; j < argc; j++)
+				json_array_append_new(args, json_string(argv[j]));
+			json_object_set_new(req, "args", args);
+		}
 	}
 	reply = request(path, req);
 	json_decref(req);
@@ -315,7 +326,7 @@ main(int argc, char **argv)
 	} else if (strcmp(cmd, "vips") == 0) {
 		print_vips(data);
 	} else {
-		json_dumpf(data, stdout, JSON_COMPACT);
+		json_dumpf(data, stdout, JSON_INDENT(2));
 		printf("\n");
 	}
 	json_decref(reply);
