@@ -392,31 +392,17 @@ fsync_dir(const char *path)
 }
 
 int
-lisp_state_save(const struct lisp_ms *ms, const char *path, uint64_t now)
+lisp_state_write(const char *path, const uint8_t *buf, size_t len)
 {
 	char tmp[PATH_MAX];
-	size_t cap = lisp_state_size(ms);
-	uint8_t *buf;
-	int fd, len, rc;
+	int fd, rc;
 
 	if ((size_t)snprintf(tmp, sizeof(tmp), "%s.tmp", path) >= sizeof(tmp))
 		return -ENAMETOOLONG;
-	buf = malloc(cap);
-	if (buf == NULL)
-		return -ENOMEM;
-	len = lisp_state_encode(ms, now, buf, cap);
-	if (len < 0) {
-		free(buf);
-		return len;
-	}
 	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-	if (fd < 0) {
-		rc = -errno;
-		free(buf);
-		return rc;
-	}
-	rc = write_all(fd, buf, (size_t)len);
-	free(buf);
+	if (fd < 0)
+		return -errno;
+	rc = write_all(fd, buf, len);
 	if (rc == 0 && fsync(fd) != 0)
 		rc = -errno;
 	if (close(fd) != 0 && rc == 0)
@@ -427,7 +413,24 @@ lisp_state_save(const struct lisp_ms *ms, const char *path, uint64_t now)
 		unlink(tmp);
 		return rc;
 	}
+	/* The rename itself is durable only once the directory is. */
 	return fsync_dir(path);
+}
+
+int
+lisp_state_save(const struct lisp_ms *ms, const char *path, uint64_t now)
+{
+	size_t cap = lisp_state_size(ms);
+	uint8_t *buf;
+	int len, rc;
+
+	buf = malloc(cap);
+	if (buf == NULL)
+		return -ENOMEM;
+	len = lisp_state_encode(ms, now, buf, cap);
+	rc = len < 0 ? len : lisp_state_write(path, buf, (size_t)len);
+	free(buf);
+	return rc;
 }
 
 int

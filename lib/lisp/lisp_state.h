@@ -84,6 +84,13 @@ int lisp_state_decode(struct lisp_ms *ms, const uint8_t *buf, size_t len, uint64
 int lisp_state_save(const struct lisp_ms *ms, const char *path, uint64_t now);
 
 /*
+ * The same crash-safe write for a snapshot already encoded (len bytes at
+ * buf), so that a caller can encode on its own thread and leave the
+ * blocking write and fsyncs to another. 0 or -errno.
+ */
+int lisp_state_write(const char *path, const uint8_t *buf, size_t len);
+
+/*
  * Read path and lisp_state_decode it (LISP_STATE_REPLACE). The number of
  * registrations restored, or -ENOENT (no file), -EBADMSG, ... as above.
  */

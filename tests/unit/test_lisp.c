@@ -1849,6 +1849,52 @@ START_TEST(state_file)
 }
 END_TEST
 
+/*
+ * lisp_state_write, step by step: what a crash leaves at each point of the
+ * sequence (temporary file half written, written but not renamed, renamed)
+ * loads as the old state or the new one, never anything else.
+ */
+START_TEST(state_write_crash_points)
+{
+	struct lisp_ms *ms1 = populated(NOW), *ms2 = new_ms();
+	uint8_t *old_buf, *new_buf;
+	size_t old_len, new_len, cut;
+	char tmp[160], missing[200];
+	struct stat st;
+
+	snprintf(state_dir, sizeof(state_dir), "/tmp/eqx-lisp-XXXXXX");
+	ck_assert_ptr_nonnull(mkdtemp(state_dir));
+	snprintf(state_path, sizeof(state_path), "%s/lisp-ms.state", state_dir);
+	snprintf(tmp, sizeof(tmp), "%s.tmp", state_path);
+	old_buf = snapshot(ms1, NOW, &old_len);
+	ck_assert_int_eq(lisp_state_write(state_path, old_buf, old_len), 0);
+	ck_assert_int_eq(stat(tmp, &st), -1);
+	ck_assert_int_eq(reg_a(ms1, "10.220.3.0/24", 10, 21, NOW + 1), LISP_MS_OK);
+	new_buf = snapshot(ms1, NOW + 1, &new_len);
+	/* Crash while writing the temporary file: the old state. */
+	for (cut = 0; cut <= new_len; cut += 7) {
+		write_file(tmp, new_buf, cut);
+		ck_assert_int_eq(lisp_state_load(ms2, state_path, NOW + 2), 4);
+	}
+	/* Crash after the temporary file is whole, before the rename: still the old one. */
+	write_file(tmp, new_buf, new_len);
+	ck_assert_int_eq(lisp_state_load(ms2, state_path, NOW + 2), 4);
+	/* The rename: the new one, and the write leaves no temporary file behind. */
+	ck_assert_int_eq(lisp_state_write(state_path, new_buf, new_len), 0);
+	ck_assert_int_eq(lisp_state_load(ms2, state_path, NOW + 2), 5);
+	ck_assert_int_eq(stat(tmp, &st), -1);
+	/* A write that cannot happen (no such directory) fails and changes nothing. */
+	snprintf(missing, sizeof(missing), "%s/none/lisp-ms.state", state_dir);
+	ck_assert_int_eq(lisp_state_write(missing, old_buf, old_len), -ENOENT);
+	ck_assert_int_eq(lisp_state_load(ms2, state_path, NOW + 2), 5);
+	free(old_buf);
+	free(new_buf);
+	rm_state();
+	lisp_ms_free(ms1);
+	lisp_ms_free(ms2);
+}
+END_TEST
+
 START_TEST(state_restored_expire_and_refresh)
 {
 	struct lisp_ms *ms1 = new_ms(), *ms2 = new_ms();
@@ -2035,6 +2081,7 @@ lisp_suite(void)
 	tcase_add_test(state, state_roundtrip);
 	tcase_add_test(state, state_cut_and_flipped);
 	tcase_add_test(state, state_file);
+	tcase_add_test(state, state_write_crash_points);
 	tcase_add_test(state, state_restored_expire_and_refresh);
 	tcase_add_test(state, state_notify_restored);
 	tcase_set_timeout(state, 60);
