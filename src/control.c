@@ -15,6 +15,7 @@
 #include "agent.h"
 #include "control.h"
 #include "dataplane.h"
+#include "ha_agent.h"
 #include "udp.h"
 
 struct eqx_ctl_stats eqx_ctl_stats;
@@ -99,6 +100,12 @@ handle_arp(struct eqx_app *app, struct rte_mbuf *m, const struct net_hdrs *h)
 		rte_pktmbuf_free(m);
 		return;
 	}
+	/* An HA box answers for the VIPs only while it serves them. */
+	if (l->is_vip && app->ha_mode != EQX_HA_SERVE) {
+		eqx_ctl_stats.arp_not_serving++;
+		rte_pktmbuf_free(m);
+		return;
+	}
 	d = eqx_control_buf(app, &m);
 	if (d == NULL)
 		return;
@@ -167,6 +174,11 @@ handle_nd(struct eqx_app *app, struct rte_mbuf *m, const struct net_hdrs *h)
 		rte_pktmbuf_free(m);
 		return;
 	}
+	if (l->is_vip && app->ha_mode != EQX_HA_SERVE) {
+		eqx_ctl_stats.nd_not_serving++;
+		rte_pktmbuf_free(m);
+		return;
+	}
 	/* A duplicate-address probe (from ::) is answered to all nodes, unsolicited. */
 	if (memcmp(h->src, unspecified, 16) == 0) {
 		memcpy(to, all_nodes, 16);
@@ -230,7 +242,10 @@ eqx_control_frame(struct eqx_app *app, struct rte_mbuf *m)
 	}
 }
 
-/* Pins made by one worker are installed on every other one; TX stamps go to the agents. */
+/*
+ * Pins made by one worker are installed on every other one (and, with HA,
+ * synced to the peer); TX stamps go to the agents.
+ */
 static unsigned int
 fan_out_events(struct eqx_app *app)
 {
@@ -242,11 +257,14 @@ fan_out_events(struct eqx_app *app)
 						   EQX_BURST, NULL);
 		got += n;
 		for (i = j = 0; i < n; i++) {
-			if (ev[i].type == EQX_EV_TX_STAMP)
+			if (ev[i].type == EQX_EV_TX_STAMP) {
 				eqx_agents_tx_stamp(app, ev[i].vip, ev[i].stamp.cookie,
 						    ev[i].stamp.tsc);
-			else
-				ev[j++] = ev[i];
+				continue;
+			}
+			if (ev[i].type == EQX_EV_AFFINITY)
+				eqx_ha_pin(app, &ev[i]);
+			ev[j++] = ev[i];
 		}
 		n = j;
 		for (o = 0; o < app->n_workers; o++) {

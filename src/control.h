@@ -12,12 +12,14 @@
 	_(arp_answered)      \
 	_(arp_replies)       \
 	_(arp_not_ours)      \
+	_(arp_not_serving)   \
 	_(arp_malformed)     \
 	_(icmp_echo_replies) \
 	_(icmp_malformed)    \
 	_(nd_answered)       \
 	_(nd_advertisements) \
 	_(nd_not_ours)       \
+	_(nd_not_serving)    \
 	_(nd_malformed)      \
 	_(health_replies)    \
 	_(installs_lost)     \

@@ -289,16 +289,150 @@ affinity_install(struct eqx_dp_ctx *c, const struct eqx_event *ev)
 	c->w->stats.affinity_installs++;
 }
 
-void
+/*
+ * Tell the HA agent about a flow entry. Only with HA (w->ha_events set). A
+ * full ring loses the event, counted in ha_events_lost: the ring holds 16k
+ * and the control lcore drains it every iteration.
+ */
+static __rte_noinline void
+ha_flow_event(struct eqx_worker *w, uint8_t type, const struct flow_key *k,
+	      const struct flow_entry *e)
+{
+	struct eqx_flow_event ev = {
+		.type = type, .state = e->state, .vip = e->vip, .backend = e->backend, .key = *k
+	};
+
+	if (rte_ring_sp_enqueue_elem(w->ha_events, &ev, sizeof(ev)) != 0)
+		w->stats.ha_events_lost++;
+	else
+		w->stats.ha_events++;
+}
+
+/* flow_touch, and an event when the TCP state moved (the standby keeps the timeouts right). */
+static __rte_noinline void
+ha_touch(struct eqx_worker *w, const struct flow_key *k, struct flow_entry *e, uint8_t tcp_flags,
+	 uint32_t now)
+{
+	uint8_t before = e->state;
+
+	flow_touch(e, tcp_flags, now);
+	if (e->state != before)
+		ha_flow_event(w, EQX_FEV_STATE, k, e);
+}
+
+/* A flow synced from the HA peer: put it in this worker's table, or refresh it. */
+static void
+ha_install_flow(struct eqx_dp_ctx *c, const struct eqx_flow_event *ev)
+{
+	struct eqx_worker *w = c->w;
+	const struct eqx_vip *vip = eqx_state_vip_by_id(c->st, ev->vip);
+	const struct eqx_backend *b = backend_get(c->st, ev->backend);
+	uint32_t seen = c->now > ev->age_s ? c->now - ev->age_s : 0;
+	struct flow_entry *e;
+	bool fresh;
+
+	/* The agent resolved the ids with an older generation and the backend went since. */
+	if (vip == NULL || !backend_usable(b, vip)) {
+		w->stats.ha_installs_stale++;
+		return;
+	}
+	e = flow_lookup_or_insert(w->flows, &ev->key, flow_hash(&ev->key), c->now,
+				  ev->state == FLOW_STATE_SYN, &fresh);
+	if (e == NULL) {
+		w->stats.ha_installs_refused++;
+		return;
+	}
+	if (!fresh) {
+		w->stats.vip[e->vip].active--;
+		w->stats.backend[e->backend].active--;
+	}
+	e->vip = vip->id;
+	e->backend = b->id;
+	w->stats.vip[vip->id].active++;
+	w->stats.backend[b->id].active++;
+	e->state = ev->state < FLOW_STATE_MAX ? ev->state : FLOW_STATE_EST;
+	if (fresh || (int32_t)(seen - e->last_seen) > 0)
+		e->last_seen = seen;
+	w->stats.ha_installs++;
+}
+
+static void
+ha_remove_flow(struct eqx_dp_ctx *c, const struct eqx_flow_event *ev)
+{
+	struct eqx_worker *w = c->w;
+	struct flow_entry *e = flow_lookup(w->flows, &ev->key, flow_hash(&ev->key), c->now);
+
+	if (e == NULL)
+		return;
+	/* The agent asked for it and knows: no ENDED event back. */
+	w->ha_quiet = true;
+	flow_delete(w->flows, e);
+	w->ha_quiet = false;
+	w->stats.ha_installs++;
+}
+
+static void
+ha_install_pin(struct eqx_dp_ctx *c, const struct eqx_flow_event *ev)
+{
+	const struct eqx_vip *vip = eqx_state_vip_by_id(c->st, ev->vip);
+	uint32_t seen = c->now > ev->age_s ? c->now - ev->age_s : 0;
+	struct flow_entry *ae;
+	struct flow_key ak;
+	bool fresh;
+
+	if (vip == NULL || vip->affinity != CFG_AFFINITY_CLIENT_IP) {
+		c->w->stats.ha_installs_stale++;
+		return;
+	}
+	key_set(&ak, ev->key.family, 0, ev->key.src, vip->addr, 0, vip->port);
+	ak.dport = vip->id;
+	ae = flow_lookup_or_insert(c->w->affinity, &ak, flow_hash(&ak), c->now, false, &fresh);
+	if (ae == NULL) {
+		c->w->stats.ha_installs_refused++;
+		return;
+	}
+	ae->backend = ev->backend;
+	ae->vip = vip->id;
+	if (fresh || (int32_t)(seen - ae->last_seen) > 0)
+		ae->last_seen = seen;
+	c->w->stats.ha_installs++;
+}
+
+/* A bulk sync brings a million flows: take more than a burst of them a loop. */
+#define EQX_HA_INSTALL_BURST 128
+
+unsigned int
 eqx_dp_installs(struct eqx_dp_ctx *c)
 {
 	struct eqx_event ev[EQX_BURST];
-	unsigned int n, i;
+	struct eqx_flow_event fev[EQX_HA_INSTALL_BURST];
+	unsigned int n, i, got;
 
 	n = rte_ring_sc_dequeue_burst_elem(c->w->installs, ev, sizeof(ev[0]), EQX_BURST, NULL);
 	for (i = 0; i < n; i++)
 		if (ev[i].type == EQX_EV_AFFINITY)
 			affinity_install(c, &ev[i]);
+	got = n;
+	if (c->w->ha_installs == NULL)
+		return got;
+	n = rte_ring_sc_dequeue_burst_elem(c->w->ha_installs, fev, sizeof(fev[0]),
+					   EQX_HA_INSTALL_BURST, NULL);
+	for (i = 0; i < n; i++) {
+		switch (fev[i].type) {
+		case EQX_FEV_INSTALL:
+			ha_install_flow(c, &fev[i]);
+			break;
+		case EQX_FEV_REMOVE:
+			ha_remove_flow(c, &fev[i]);
+			break;
+		case EQX_FEV_PIN:
+			ha_install_pin(c, &fev[i]);
+			break;
+		default:
+			break;
+		}
+	}
+	return got + n;
 }
 
 static void
@@ -346,13 +480,18 @@ balance_miss(struct eqx_dp_ctx *c, struct pending *pd, struct flow_entry *e)
 			const struct eqx_backend *eb = backend_get(c->st, e->backend);
 
 			if (backend_usable(eb, pd->vip)) {
-				flow_touch(e, h->tcp_flags, c->now);
+				if (unlikely(w->ha_events != NULL))
+					ha_touch(w, &pd->key, e, h->tcp_flags, c->now);
+				else
+					flow_touch(e, h->tcp_flags, c->now);
 				return eb;
 			}
 		}
 	}
 	flow_assign(w, e, pd->vip, b, fresh);
 	flow_touch(e, h->tcp_flags, c->now);
+	if (unlikely(w->ha_events != NULL))
+		ha_flow_event(w, EQX_FEV_CREATED, &pd->key, e);
 	return b;
 }
 
@@ -653,6 +792,32 @@ mac_for_us(const struct rte_ether_addr *dst, const struct rte_ether_addr *mine)
 	return rte_is_same_ether_addr(dst, mine) || rte_is_multicast_ether_addr(dst);
 }
 
+/*
+ * A VIP frame on an HA box that does not serve now: a standby drops it; a box
+ * that handed the role over (switchover, a lost split brain) passes it to the
+ * peer at L2 while the neighbours still send to it, so nothing is lost. A
+ * frame that came from the peer is never sent back (both forwarding for a
+ * moment would bounce it).
+ */
+static __rte_noinline void
+ha_not_serving(struct eqx_dp_ctx *c, struct rte_mbuf *m)
+{
+	const struct eqx_app *app = c->app;
+	uint8_t *d = rte_pktmbuf_mtod(m, uint8_t *);
+	uint16_t p = app->ha_fwd_port;
+
+	if (c->ha_mode != EQX_HA_FORWARD || p >= app->n_ports ||
+	    memcmp(d + 6, app->ha_fwd_mac.addr_bytes, 6) == 0) {
+		drop(c, EQX_DROP_HA_NOT_SERVING, m);
+		return;
+	}
+	memcpy(d, app->ha_fwd_mac.addr_bytes, 6);
+	memcpy(d + 6, app->ports[p].mac.addr_bytes, 6);
+	m->ol_flags = 0;
+	c->w->stats.ha_forwarded++;
+	eqx_dp_tx(c, p, m);
+}
+
 /* A UDP port of the appliance's own services (LISP, HA, PTP, cluster sync)? */
 static inline bool
 udp_service(const struct eqx_state *st, const struct net_hdrs *h)
@@ -786,7 +951,9 @@ classify(struct eqx_dp_ctx *c, unsigned int p, struct rte_mbuf *m, struct pendin
 		return 0;
 	}
 	if (local->is_vip) {
-		if (h->frag == NET_FRAG_LATER)
+		if (unlikely(c->ha_mode != EQX_HA_SERVE))
+			ha_not_serving(c, m);
+		else if (h->frag == NET_FRAG_LATER)
 			fragment_later(c, p, h, m);
 		else if ((h->l4_proto == NET_PROTO_ICMP || h->l4_proto == NET_PROTO_ICMP6) &&
 			 net_icmp_is_error(h->family, (uint8_t)(h->dport >> 8)))
@@ -829,6 +996,7 @@ eqx_dp_process_burst(struct eqx_dp_ctx *c, unsigned int p, struct rte_mbuf **pkt
 	const struct eqx_backend *b[EQX_BURST];
 	struct vip_memo vm = { .family = 0 };
 	struct eqx_worker *w = c->w;
+	const bool ha = w->ha_events != NULL;
 	unsigned int i, nv = 0;
 
 	for (i = 0; i < n && i < 4; i++)
@@ -844,6 +1012,11 @@ eqx_dp_process_burst(struct eqx_dp_ctx *c, unsigned int p, struct rte_mbuf **pkt
 	}
 	if (nv == 0)
 		return;
+	if (unlikely(c->ha_mode != EQX_HA_SERVE)) {
+		for (i = 0; i < nv; i++)
+			ha_not_serving(c, pend[i].m);
+		return;
+	}
 
 	flow_lookup_bulk(w->flows, keys, hashes, nv, c->now, hit);
 	/* Hits first: an insert may move entries, so no entry pointer outlives this loop. */
@@ -858,7 +1031,10 @@ eqx_dp_process_burst(struct eqx_dp_ctx *c, unsigned int p, struct rte_mbuf **pkt
 			b[i] = NULL;
 		if (likely(backend_usable(b[i], pend[i].vip))) {
 			w->stats.flow_hits++;
-			flow_touch(hit[i], pend[i].h.tcp_flags, c->now);
+			if (unlikely(ha))
+				ha_touch(w, keys[i], hit[i], pend[i].h.tcp_flags, c->now);
+			else
+				flow_touch(hit[i], pend[i].h.tcp_flags, c->now);
 		} else {
 			b[i] = NULL;
 			if (hit[i] != NULL)
@@ -895,7 +1071,8 @@ eqx_dp_flow_released(const struct flow_key *k, const struct flow_entry *e, void 
 {
 	struct eqx_worker *w = arg;
 
-	RTE_SET_USED(k);
 	w->stats.vip[e->vip].active--;
 	w->stats.backend[e->backend].active--;
+	if (unlikely(w->ha_events != NULL) && !w->ha_quiet)
+		ha_flow_event(w, EQX_FEV_ENDED, k, e);
 }

@@ -18,6 +18,7 @@ struct eqx_dp_ctx {
 	uint64_t seen_generation; /* the last generation whose settings this worker applied */
 	uint64_t rx_tsc;          /* when the burst being processed was received */
 	bool relay;               /* the frames being processed came from another worker */
+	uint8_t ha_mode;          /* enum eqx_ha_mode, read once a loop */
 	uint16_t ip_id;
 	uint16_t n_tx[EQX_MAX_PORTS];
 	struct rte_mbuf *tx[EQX_MAX_PORTS][EQX_BURST];
@@ -45,10 +46,17 @@ void eqx_dp_process_burst(struct eqx_dp_ctx *c, unsigned int p, struct rte_mbuf 
  */
 unsigned int eqx_worker_poll(struct eqx_dp_ctx *c);
 
-/* Pins that other workers made, delivered by the control lcore. */
-void eqx_dp_installs(struct eqx_dp_ctx *c);
+/*
+ * What the control lcore asks this worker to put in its tables: pins that
+ * other workers made, and (with HA) the flows and pins synced from the peer.
+ * Returns how many it applied.
+ */
+unsigned int eqx_dp_installs(struct eqx_dp_ctx *c);
 
-/* The flow table's release hook: keeps the active-flow counters right. */
+/*
+ * The flow table's release hook: keeps the active-flow counters right and,
+ * with HA, tells the HA agent the flow ended.
+ */
 void eqx_dp_flow_released(const struct flow_key *k, const struct flow_entry *e, void *arg);
 
 /* Queue m for TX on port index p (flushed when the burst is full or by eqx_dp_flush). */

@@ -59,7 +59,8 @@ extern int eqx_logtype_ctl;
 	_(MTU_EXCEEDED, "mtu_exceeded")                   \
 	_(CONTROL_RING_FULL, "control_ring_full")         \
 	_(TX_FULL, "tx_full")                             \
-	_(LOCAL_UNSUPPORTED, "local_unsupported")
+	_(LOCAL_UNSUPPORTED, "local_unsupported")         \
+	_(HA_NOT_SERVING, "ha_not_serving")
 
 enum eqx_drop {
 #define _(sym, str) EQX_DROP_##sym,
@@ -94,6 +95,12 @@ struct eqx_ctr {
 	_(icmp_too_big_sent)       \
 	_(icmp_errors_relayed)     \
 	_(events_lost)             \
+	_(ha_forwarded)            \
+	_(ha_events)               \
+	_(ha_events_lost)          \
+	_(ha_installs)             \
+	_(ha_installs_stale)       \
+	_(ha_installs_refused)     \
 	_(idle_sleeps)             \
 	_(loops)
 
@@ -221,6 +228,41 @@ struct eqx_event {
 	};
 };
 
+/*
+ * ---- HA flow sync (rings the HA agent creates; NULL without ha.enabled) ----
+ *
+ * worker -> control: a flow entry was made (or re-balanced), its TCP state
+ * moved, or it left the table; control -> worker: put, refresh or remove an
+ * entry, or a client pin. A standby cannot know which worker the kernel's
+ * fanout (or the NIC's RSS) will hand a connection to after a takeover, so
+ * the HA agent installs each synced entry in every worker's table.
+ */
+enum eqx_flow_ev_type {
+	EQX_FEV_CREATED = 1, /* worker -> control */
+	EQX_FEV_STATE,
+	EQX_FEV_ENDED,
+	EQX_FEV_INSTALL, /* control -> worker */
+	EQX_FEV_REMOVE,
+	EQX_FEV_PIN, /* key.src = client, key.family; vip, backend */
+};
+
+struct eqx_flow_event {
+	uint8_t type;
+	uint8_t state;    /* enum flow_state */
+	uint16_t vip;     /* this box's vip id */
+	uint32_t backend; /* this box's backend id */
+	uint32_t age_s;   /* INSTALL, PIN: seconds since the connection's last packet */
+	uint32_t pad;
+	struct flow_key key;
+};
+
+/* What the workers do with VIP traffic, set by the HA agent (app->ha_mode). */
+enum eqx_ha_mode {
+	EQX_HA_SERVE = 0, /* forward it (also every box without HA) */
+	EQX_HA_DROP,      /* not ours: a standby drops it (ha_not_serving) */
+	EQX_HA_FORWARD,   /* not ours any more: hand it to the peer, at L2 */
+};
+
 /* ---- lcores ---- */
 
 struct eqx_worker {
@@ -232,8 +274,11 @@ struct eqx_worker {
 	struct rte_ring *installs;  /* struct eqx_event, control -> worker */
 	struct rte_ring *relay;     /* frames another worker could not place, via control */
 	struct flow_table *flows;
-	struct flow_table *affinity; /* (vip, client) -> backend */
-	struct flow_table *frags;    /* (src, dst, proto, ip id) -> backend */
+	struct flow_table *affinity;  /* (vip, client) -> backend */
+	struct flow_table *frags;     /* (src, dst, proto, ip id) -> backend */
+	struct rte_ring *ha_events;   /* struct eqx_flow_event, worker -> control; or NULL */
+	struct rte_ring *ha_installs; /* struct eqx_flow_event, control -> worker; or NULL */
+	bool ha_quiet;                /* a removal the HA agent asked for: no ENDED event back */
 	struct eqx_worker_stats stats;
 } __rte_cache_aligned;
 
@@ -276,6 +321,15 @@ struct eqx_app {
 	/* counters of an id when it was (re)allocated: reports subtract them */
 	struct eqx_ctr vip_base[EQX_MAX_VIP_IDS];
 	struct eqx_ctr backend_base[EQX_MAX_BACKEND_IDS];
+
+	/*
+	 * HA: enum eqx_ha_mode, read by every worker once a loop; with
+	 * EQX_HA_FORWARD, VIP frames go out of port ha_fwd_port to ha_fwd_mac
+	 * (written before the mode).
+	 */
+	volatile uint8_t ha_mode;
+	uint16_t ha_fwd_port;
+	struct rte_ether_addr ha_fwd_mac;
 
 	volatile bool quit;         /* the control loop ends */
 	volatile bool workers_quit; /* then, once the agents said goodbye, the workers */

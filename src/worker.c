@@ -30,6 +30,8 @@ eqx_worker_poll(struct eqx_dp_ctx *ctx)
 
 	ctx->st = __atomic_load_n(&app->state, __ATOMIC_ACQUIRE);
 	ctx->nht = __atomic_load_n(&app->nh, __ATOMIC_ACQUIRE);
+	/* The HA role's say on VIP traffic: a byte, read once a loop (0, serve, without HA). */
+	ctx->ha_mode = __atomic_load_n(&app->ha_mode, __ATOMIC_ACQUIRE);
 	ctx->now = (uint32_t)(rte_rdtsc() / app->tsc_hz);
 	if (unlikely(ctx->st->generation != ctx->seen_generation)) {
 		const struct cfg *cfg = ctx->st->cfg;
@@ -53,7 +55,7 @@ eqx_worker_poll(struct eqx_dp_ctx *ctx)
 		eqx_dp_process_burst(ctx, p, pkts, n);
 	}
 
-	eqx_dp_installs(ctx);
+	work += eqx_dp_installs(ctx);
 	/* Frames another worker could not place (ICMP errors whose flow may be here). */
 	n = rte_ring_sc_dequeue_burst(w->relay, (void **)pkts, EQX_BURST, NULL);
 	ctx->relay = true;

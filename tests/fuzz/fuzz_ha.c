@@ -15,7 +15,9 @@
  * Bit 1 without bit 0 (renumbering unsigned bytes means nothing) instead
  * queues `length` records of our own, so that the acks and NACKs that follow
  * meet a send queue: the sender's side of the stream gets fuzzed too.
- * The body decoders also run on each chunk's bytes as they are.
+ * The body decoders also run on each chunk's bytes as they are. The records
+ * delivered go into a store as src/ha_agent.c keeps them (put, delete, mark
+ * and sweep on a bulk), so the store meets whatever the stream can deliver.
  */
 #include <errno.h>
 #include <stdint.h>
@@ -23,6 +25,7 @@
 #include <string.h>
 
 #include "ha/ha.h"
+#include "ha/ha_store.h"
 
 #define FUZZ_CHECK(cond)                  \
 	do {                              \
@@ -36,9 +39,53 @@ static const uint8_t fuzz_key[HA_WIRE_KEY_LEN] = { 0x42, 0x13, 0x37 };
 
 struct fuzz_state {
 	struct ha_node *n;
+	struct ha_store *store; /* what the agent keeps of the peer's records */
 	uint64_t last_seq;
 	uint64_t incarnation; /* the receiver's count of peer epochs (and ids) seen */
 };
+
+static void
+store_record(struct ha_store *s, const struct ha_rec *r)
+{
+	struct ha_store_ent *e;
+	struct flow_key k;
+	bool created;
+	uint8_t kind = r->type == HA_REC_AFFINITY ? HA_STORE_AFFINITY : HA_STORE_FLOW;
+
+	memset(&k, 0, sizeof(k));
+	switch (r->type) {
+	case HA_REC_BULK_START:
+		ha_store_mark(s, 1u << HA_STORE_FLOW | 1u << HA_STORE_AFFINITY);
+		return;
+	case HA_REC_BULK_END:
+		ha_store_sweep(s, NULL, NULL);
+		return;
+	case HA_REC_AFFINITY:
+		k.family = r->u.aff.family;
+		memcpy(k.src, r->u.aff.addr, 16);
+		k.dport = r->u.aff.vip;
+		break;
+	case HA_REC_FLOW_ADD:
+	case HA_REC_FLOW_DEL:
+		k = r->u.flow.key;
+		break;
+	default:
+		return;
+	}
+	if (r->type == HA_REC_FLOW_DEL) {
+		e = ha_store_find(s, kind, &k);
+		if (e != NULL)
+			ha_store_del(s, e);
+	} else {
+		e = ha_store_put(s, kind, &k, &created);
+		if (e != NULL && kind == HA_STORE_FLOW)
+			ha_store_set(s, e, r->u.flow.vip, r->u.flow.user, r->u.flow.state);
+		else if (e != NULL)
+			ha_store_set(s, e, r->u.aff.vip, r->u.aff.backend, 0);
+	}
+	FUZZ_CHECK(ha_store_count(s, 0) <= 256);
+	FUZZ_CHECK(ha_store_count(s, 0) != 0 || ha_store_digest(s) == 0);
+}
 
 static void
 on_record(void *arg, uint64_t seq, const struct ha_rec *r)
@@ -58,6 +105,7 @@ on_record(void *arg, uint64_t seq, const struct ha_rec *r)
 		FUZZ_CHECK(r->u.blob.len <= HA_WIRE_BLOB_MAX);
 	if (r->type == HA_REC_FLOW_ADD || r->type == HA_REC_FLOW_DEL)
 		FUZZ_CHECK(r->u.flow.key.family == 4 || r->u.flow.key.family == 6);
+	store_record(fs->store, r);
 }
 
 /* The decoders on raw bytes: whatever they accept must stay inside them. */
@@ -178,6 +226,11 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	fs.n = ha_node_create(&c, now, &a);
 	if (fs.n == NULL)
 		return 0;
+	fs.store = ha_store_create(256);
+	if (fs.store == NULL) {
+		ha_node_free(fs.n);
+		return 0;
+	}
 	ha_node_set_deliver(fs.n, on_record, &fs);
 
 	while (off + 2 <= size) {
@@ -247,5 +300,6 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		fuzz_drain(&fs, now);
 	}
 	ha_node_free(fs.n);
+	ha_store_free(fs.store);
 	return 0;
 }

@@ -9,6 +9,7 @@ namespaces (nothing is ever created in the root namespace):
     eqx-<name>-b1..bN   10.<octet>.0.21+/24    fd00:<octet>::21+/64   eqx-decap -> dtun0,
                                                                        http_backend.py, VIPs on lo
     eqx-<name>-sw       br0                                            the switch
+    eqx-<name>-lb2      eqx-lb0, no kernel IP                          a second equinox (lb2=True)
 
 equinox owns 10.<octet>.0.10 and fd00:<octet>::10 on its DPDK port, and the VIPs
 10.<octet>.0.100 and fd00:<octet>::100. Every backend has both VIPs on lo (and
@@ -17,6 +18,10 @@ either family and GUE (UDP port `gue_port`) into its TUN device: so one backend
 serves `ipip`, `gue` and `l2dsr` VIPs of both families. IPv6 addresses are added
 without duplicate address detection (usable at once); router solicitations are
 off. `ipv6=False` gives the IPv4-only hosts of the first harness.
+With lb2=True a second equinox namespace joins the same bridge: it owns
+10.<octet>.0.11 and fd00:<octet>::11 (an HA pair with the first); the methods
+that start, stop and ask equinox take node="lb2" for it, and default to the
+first ("lb") exactly as before.
 Every name carries the topology's name, so parallel tests and the demo never
 collide; a test's stale namespaces from a killed run are swept at start.
 Everything created is removed on success, on exception, on SIGTERM/SIGINT/SIGHUP
@@ -295,11 +300,21 @@ class Proc:
         return "\n".join(lines[-n:])
 
 
+class _NodeState:
+    """A second equinox's process, control socket, EAL prefix and config path."""
+
+    def __init__(self):
+        self.equinox = None
+        self.ctl_socket = None
+        self.file_prefix = None
+        self.config_path = None
+
+
 class Topology:
     """A client, an equinox namespace and N backends on one bridge."""
 
     def __init__(self, name, octet, backends=3, start_backends=True, quiet=False, ipv6=True,
-                 gue_port=GUE_PORT, http_ports=(80,)):
+                 gue_port=GUE_PORT, http_ports=(80,), lb2=False):
         if not re.match(r"^[a-z0-9]{1,10}$", name):
             raise ValueError("topology name must be 1-10 of [a-z0-9]: %r" % name)
         if not 200 <= octet <= 254:
@@ -314,6 +329,11 @@ class Topology:
         self.net6 = "fd00:%d:" % octet  # + ":host"
         self.vip6 = "%s:100" % self.net6 if ipv6 else None
         self.lb_ip6 = "%s:10" % self.net6 if ipv6 else None
+        self.with_lb2 = lb2
+        self.lb2_ip = "%s.11" % self.net
+        self.lb2_ip6 = "%s:11" % self.net6 if ipv6 else None
+        # The second equinox's process, socket, EAL prefix and config (node="lb2").
+        self.peers = {"lb2": _NodeState()} if lb2 else {}
         self.gue_port = gue_port
         self.http_ports = tuple(http_ports)
         self.client_aliases = []
@@ -410,6 +430,10 @@ class Topology:
 
         self._add_host("client", HOST_IFACE, "%s.1" % self.net, 1, mtu=1500)
         self._add_host("lb", LB_IFACE, None, 10, mtu=JUMBO_MTU)
+        if self.with_lb2:
+            self._add_host("lb2", LB_IFACE, None, 11, mtu=JUMBO_MTU)
+            self.hosts["lb2"].ip = self.lb2_ip
+            self.hosts["lb2"].ip6 = self.lb2_ip6
         for i in range(1, self.n_backends + 1):
             self._add_host("b%d" % i, HOST_IFACE, "%s.%d" % (self.net, 20 + i), 20 + i,
                            mtu=JUMBO_MTU)
@@ -642,18 +666,23 @@ class Topology:
                           for i in range(1, workers + 1)]
         return ["--lcores", ",".join(cpus)]
 
-    def config(self, backends=None, workers=1, vip_extra=None, vips=None, port_extra=None):
+    def config(self, backends=None, workers=1, vip_extra=None, vips=None, port_extra=None,
+               node="lb"):
         """The default equinox config for this topology, as a dict: one IPIP VIP
-        "web" on the IPv4 VIP (backends: addresses), or the given `vips` list."""
+        "web" on the IPv4 VIP (backends: addresses), or the given `vips` list.
+        node="lb2": the second equinox's (its addresses, instance id 2, its own EAL
+        prefix and control socket)."""
         if vips is None:
             vip = self.vip_config(backends=backends if backends is not None
                                   else [b.ip for b in self.backends])
             if vip_extra:
                 vip.update(vip_extra)
             vips = [vip]
-        addresses = ["%s/24" % self.lb_ip]
+        second = node == "lb2"
+        addresses = ["%s/24" % (self.lb2_ip if second else self.lb_ip)]
         if self.ipv6:
-            addresses.append("%s/64" % self.lb_ip6)
+            addresses.append("%s/64" % (self.lb2_ip6 if second else self.lb_ip6))
+        prefix = self.prefix + ("-2" if second else "")
         port = {
             "name": "p0",
             "device": "net_af_packet0,iface=%s,qpairs=%d" % (LB_IFACE, workers),
@@ -662,15 +691,16 @@ class Topology:
         if port_extra:
             port.update(port_extra)
         return {
-            "instance": {"name": self.prefix, "id": 1},
+            "instance": {"name": prefix, "id": 2 if second else 1},
             "eal": self.eal_lcores(workers) + [
-                "--no-huge", "-m", "512", "--no-pci", "--file-prefix", self.prefix,
+                "--no-huge", "-m", "512", "--no-pci", "--file-prefix", prefix,
                 "--log-level", "lib.eal:warning"],
             "dataplane": {"workers": workers, "idle": "adaptive",
                           "flow_table_size": 65536, "mbufs": 8192},
             "ports": [port],
             "vips": vips,
-            "control": {"socket": str(Path(self.workdir) / "ctl.sock")},
+            "control": {"socket": str(Path(self.workdir) /
+                                      ("ctl2.sock" if second else "ctl.sock"))},
         }
 
     def write_config(self, cfg, name="equinox.json"):
@@ -695,31 +725,46 @@ class Topology:
                 prefix = arg.split("=", 1)[1]
         return sock, prefix
 
-    def start_equinox(self, cfg=None, path=None, wait=40):
-        """Start equinox in the lb namespace and wait until its control socket answers."""
-        if self.equinox is not None and self.equinox.popen.poll() is None:
+    def _node(self, node):
+        """Where a node's process, socket, prefix and config live: the topology
+        itself for "lb" (its attributes as they always were), a _NodeState for lb2."""
+        if node == "lb":
+            return self
+        if node not in self.peers:
+            raise TopoError("no equinox node %r in this topology (lb2=True?)" % node)
+        return self.peers[node]
+
+    def start_equinox(self, cfg=None, path=None, wait=40, node="lb"):
+        """Start equinox in the lb (or lb2) namespace and wait until its control socket
+        answers."""
+        st = self._node(node)
+        if st.equinox is not None and st.equinox.popen.poll() is None:
             raise TopoError("equinox already running")
         if path is None:
-            path = self.write_config(cfg if cfg is not None else self.config())
-        self.config_path = Path(path)
-        self.ctl_socket, self.file_prefix = self._config_facts(path)
+            path = self.write_config(cfg if cfg is not None else self.config(node=node),
+                                     name="equinox.json" if node == "lb" else
+                                     "equinox-%s.json" % node)
+        st.config_path = Path(path)
+        st.ctl_socket, st.file_prefix = self._config_facts(path)
         if not equinox_bin().exists():
             raise TopoError("%s not built (scripts/build)" % equinox_bin())
-        if self.ctl_socket:
-            Path(self.ctl_socket).parent.mkdir(parents=True, exist_ok=True)
-        if self.file_prefix:
-            shutil.rmtree(DPDK_RUNTIME / self.file_prefix, ignore_errors=True)
-        self.equinox = self.spawn("equinox", self.lb.ns, [equinox_bin(), "-c", path])
-        self.log("equinox started (pid %d, config %s)" % (self.equinox.popen.pid, path))
+        if st.ctl_socket:
+            Path(st.ctl_socket).parent.mkdir(parents=True, exist_ok=True)
+        if st.file_prefix:
+            shutil.rmtree(DPDK_RUNTIME / st.file_prefix, ignore_errors=True)
+        st.equinox = self.spawn("equinox" if node == "lb" else "equinox-%s" % node,
+                                self.hosts[node].ns, [equinox_bin(), "-c", path])
+        self.log("equinox%s started (pid %d, config %s)"
+                 % ("" if node == "lb" else " " + node, st.equinox.popen.pid, path))
         deadline = time.monotonic() + wait
         last = ""
         while True:
-            rc = self.equinox.popen.poll()
+            rc = st.equinox.popen.poll()
             if rc is not None:
                 raise EquinoxDied("equinox exited with %d during start:\n%s"
-                                  % (rc, self.equinox.tail()))
-            if self.ctl_socket and Path(self.ctl_socket).exists():
-                cp = run([equinoxctl_bin(), "-s", self.ctl_socket, "stats", "--json"],
+                                  % (rc, st.equinox.tail()))
+            if st.ctl_socket and Path(st.ctl_socket).exists():
+                cp = run([equinoxctl_bin(), "-s", st.ctl_socket, "stats", "--json"],
                          check=False, timeout=5)
                 if cp.returncode == 0:
                     try:
@@ -731,36 +776,38 @@ class Topology:
                     last = cp.stderr.strip()
             if time.monotonic() > deadline:
                 raise TopoError("equinox not ready within %ss (%s):\n%s"
-                                % (wait, last, self.equinox.tail()))
+                                % (wait, last, st.equinox.tail()))
             time.sleep(0.2)
-        self.log("equinox ready")
-        return self.equinox
+        self.log("equinox%s ready" % ("" if node == "lb" else " " + node))
+        return st.equinox
 
-    def equinox_alive(self):
-        return self.equinox is not None and self.equinox.popen.poll() is None
+    def equinox_alive(self, node="lb"):
+        st = self._node(node)
+        return st.equinox is not None and st.equinox.popen.poll() is None
 
-    def stop_equinox(self, sig=signal.SIGTERM, timeout=15):
+    def stop_equinox(self, sig=signal.SIGTERM, timeout=15, node="lb"):
         """Stop equinox with sig; returns its exit status (0 expected)."""
-        if self.equinox is None:
+        st = self._node(node)
+        if st.equinox is None:
             return None
-        rc = self.stop_proc(self.equinox, sig, timeout)
-        self.log("equinox exited with %s" % rc)
+        rc = self.stop_proc(st.equinox, sig, timeout)
+        self.log("equinox%s exited with %s" % ("" if node == "lb" else " " + node, rc))
         return rc
 
-    def ctl(self, *args, check=True, timeout=10):
-        return run([equinoxctl_bin(), "-s", self.ctl_socket] + list(args),
+    def ctl(self, *args, check=True, timeout=10, node="lb"):
+        return run([equinoxctl_bin(), "-s", self._node(node).ctl_socket] + list(args),
                    check=check, timeout=timeout)
 
-    def ctl_json(self, *args):
-        cp = self.ctl(*(list(args) + ["--json"]))
+    def ctl_json(self, *args, node="lb"):
+        cp = self.ctl(*(list(args) + ["--json"]), node=node)
         try:
             return json.loads(cp.stdout)
         except ValueError as e:
             raise TopoError("equinoxctl %s --json: not JSON: %r" % (" ".join(args),
                                                                     cp.stdout[:300])) from e
 
-    def stats(self):
-        return self.ctl_json("stats")
+    def stats(self, node="lb"):
+        return self.ctl_json("stats", node=node)
 
     def vips(self):
         return self.ctl_json("vips")
@@ -996,13 +1043,14 @@ class Topology:
                     pass
         for ns in reversed(self.namespaces):
             delete_netns(ns)
-        if self.file_prefix:
-            shutil.rmtree(DPDK_RUNTIME / self.file_prefix, ignore_errors=True)
-        if self.ctl_socket:
-            try:
-                os.unlink(self.ctl_socket)
-            except OSError:
-                pass
+        for st in [self] + list(self.peers.values()):
+            if st.file_prefix:
+                shutil.rmtree(DPDK_RUNTIME / st.file_prefix, ignore_errors=True)
+            if st.ctl_socket:
+                try:
+                    os.unlink(st.ctl_socket)
+                except OSError:
+                    pass
         if self.workdir:
             shutil.rmtree(self.workdir, ignore_errors=True)
         if self in _LIVE:
