@@ -19,6 +19,7 @@ static const struct eqx_agent *const agents[] = {
 	&eqx_ha_agent, /* first: a takeover installs state before the others act */
 	&eqx_lisp_agent,
 	&eqx_ptp_agent,
+	&eqx_cluster_agent,
 };
 #define N_AGENTS RTE_DIM(agents)
 

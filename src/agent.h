@@ -37,6 +37,7 @@ struct eqx_agent {
 extern const struct eqx_agent eqx_lisp_agent;
 extern const struct eqx_agent eqx_ha_agent;
 extern const struct eqx_agent eqx_ptp_agent;
+extern const struct eqx_agent eqx_cluster_agent;
 
 /* Start the enabled agents; their UDP ports reach the workers' state. */
 int eqx_agents_start(struct eqx_app *app);

@@ -13,6 +13,7 @@
 #include <rte_cycles.h>
 
 #include "agent.h"
+#include "cluster_agent.h"
 #include "control.h"
 #include "dataplane.h"
 #include "ha_agent.h"
@@ -304,6 +305,7 @@ restart_only_changed(const struct cfg *old, const struct cfg *new, struct cfg_er
 	CHANGED(old->dataplane.mbufs != new->dataplane.mbufs, "dataplane.mbufs");
 	CHANGED(strcmp(old->control.socket, new->control.socket) != 0, "control.socket");
 	CHANGED(old->ha.enabled != new->ha.enabled, "ha.enabled");
+	CHANGED(old->cluster.mode != new->cluster.mode, "cluster.mode");
 	CHANGED(old->ptp.enabled != new->ptp.enabled, "ptp.enabled");
 	CHANGED(old->lisp.enabled != new->lisp.enabled, "lisp.enabled");
 	CHANGED(old->n_ports != new->n_ports, "ports");
@@ -340,6 +342,7 @@ int
 eqx_reload(struct eqx_app *app, char **err_text)
 {
 	struct cfg_errors *errs;
+	int64_t cluster_gen = 0;
 	struct cfg *cfg;
 	int rc = -EINVAL;
 	unsigned int i;
@@ -348,10 +351,15 @@ eqx_reload(struct eqx_app *app, char **err_text)
 	if (errs == NULL)
 		return -ENOMEM;
 	cfg = cfg_load_file(app->config_path, errs);
-	if (cfg != NULL && restart_only_changed(app->cfg, cfg, errs) == 0)
-		rc = eqx_state_apply(app, cfg, errs);
-	else
+	if (cfg != NULL && restart_only_changed(app->cfg, cfg, errs) == 0) {
+		/* Distributed mode: the VIP set changes by the cluster's agreement only. */
+		if (eqx_cluster_active())
+			rc = eqx_cluster_reload(app, cfg, errs, &cluster_gen);
+		else
+			rc = eqx_state_apply(app, cfg, errs);
+	} else {
 		cfg_free(cfg);
+	}
 
 	if (rc == 0) {
 		rte_log_set_level_pattern("equinox.*", (uint32_t)app->cfg->log.level + 1);
@@ -401,7 +409,9 @@ eqx_control_loop(struct eqx_app *app)
 			n = rte_ring_sc_dequeue_burst(app->workers[w].to_ctrl, (void **)pkts,
 						      EQX_BURST, NULL);
 			for (i = 0; i < n; i++) {
-				if (*EQX_HOPS(pkts[i]) != 0)
+				if (*EQX_HOPS(pkts[i]) == EQX_HOPS_CLUSTER)
+					eqx_cluster_held(app, w, pkts[i]);
+				else if (*EQX_HOPS(pkts[i]) != 0)
 					relay(app, w, pkts[i]);
 				else
 					eqx_control_frame(app, pkts[i]);

@@ -19,6 +19,7 @@
 #include <jansson.h>
 
 #include "agent.h"
+#include "cluster_agent.h"
 #include "control.h"
 
 #define CTL_MAX_REQUEST 65536
@@ -148,6 +149,17 @@ do_backend_set(struct eqx_app *app, json_t *req)
 		ov.set_state = true;
 		ov.state = st;
 	}
+	if (eqx_cluster_active()) {
+		/* Distributed mode: every member switches when the cluster agreed. */
+		const char *err = NULL;
+		int64_t gen = eqx_cluster_backend_set(app, vip, addr, &ov, &err);
+
+		if (gen < 0)
+			return reply_error(err);
+		return reply_ok(json_pack("{s:s, s:I, s:I}", "result", "ok", "generation",
+					  (json_int_t)app->generation, "cluster_generation",
+					  (json_int_t)gen));
+	}
 	app->override[id] = ov;
 	if (eqx_state_rebuild(app) != 0)
 		return reply_error("the new generation could not be built; see the log");
@@ -206,6 +218,11 @@ dispatch(struct eqx_app *app, const char *line)
 		r = do_backend_set(app, req);
 	else if (strcmp(cmd, "backend-health") == 0)
 		r = do_backend_health(app, req);
+	else if (strcmp(cmd, "ping") == 0 && eqx_cluster_active())
+		/* The local generation counts this box's rebuilds; the cluster's compares. */
+		r = reply_ok(json_pack("{s:s, s:I, s:I}", "instance", app->cfg->instance.name,
+				       "generation", (json_int_t)app->generation,
+				       "cluster_generation", (json_int_t)eqx_cluster_generation()));
 	else if (strcmp(cmd, "ping") == 0)
 		r = reply_ok(json_pack("{s:s, s:I}", "instance", app->cfg->instance.name,
 				       "generation", (json_int_t)app->generation));
@@ -214,7 +231,7 @@ dispatch(struct eqx_app *app, const char *line)
 	else {
 		eqx_ctl_stats.ctl_bad_requests++;
 		r = reply_error("unknown command (stats, vips, reload, backend-set, "
-				"backend-health, ping, ha, lisp, ptp)");
+				"backend-health, ping, ha, lisp, ptp, cluster)");
 	}
 	json_decref(req);
 	return r;

@@ -22,6 +22,7 @@
 #include <rte_ethdev.h>
 #include <rte_prefetch.h>
 
+#include "cluster/cluster_wire.h"
 #include "dataplane.h"
 #include "maglev/maglev.h"
 
@@ -38,6 +39,11 @@ struct pending {
 	uint32_t hash;
 	struct net_hdrs h;
 };
+
+static void flow_assign(struct eqx_worker *w, struct flow_entry *e, const struct eqx_vip *vip,
+			const struct eqx_backend *b, bool fresh);
+static void cluster_record(struct eqx_dp_ctx *c, const struct flow_key *k,
+			   const struct flow_entry *e, const struct eqx_backend *b);
 
 void
 eqx_dp_ctx_init(struct eqx_dp_ctx *c, struct eqx_app *app, struct eqx_worker *w)
@@ -398,6 +404,108 @@ ha_install_pin(struct eqx_dp_ctx *c, const struct eqx_flow_event *ev)
 	c->w->stats.ha_installs++;
 }
 
+/* The cluster's answer to a flow this worker asked about, then the frame that asked. */
+static void
+cluster_install(struct eqx_dp_ctx *c, const struct eqx_cl_install *in)
+{
+	struct eqx_worker *w = c->w;
+	const struct eqx_vip *vip = eqx_state_vip_by_id(c->st, in->vip);
+	const struct eqx_backend *b = backend_get(c->st, in->backend);
+	struct flow_entry *e;
+	bool fresh;
+
+	if (in->backend == UINT32_MAX) {
+		/* Nothing to install: the frame is balanced as any other. */
+	} else if (vip == NULL || !backend_usable(b, vip)) {
+		w->stats.cluster_installs_stale++;
+	} else {
+		e = flow_lookup_or_insert(w->flows, &in->key, flow_hash(&in->key), c->now, false,
+					  &fresh);
+		if (e != NULL && fresh) {
+			flow_assign(w, e, vip, b, true);
+			e->state = in->state < FLOW_STATE_MAX ? in->state : FLOW_STATE_EST;
+			e->last_seen = c->now;
+			w->stats.cluster_installs++;
+		}
+	}
+	if (in->m != NULL) {
+		struct rte_mbuf *m = in->m;
+
+		/* Counted once, when it arrived. */
+		w->stats.rx_packets--;
+		w->stats.rx_bytes -= rte_pktmbuf_pkt_len(m);
+		*EQX_HOPS(m) = 0;
+		c->cluster_reinject = true;
+		eqx_dp_process_burst(c, m->port, &m, 1);
+		c->cluster_reinject = false;
+	}
+}
+
+static unsigned int
+cluster_installs(struct eqx_dp_ctx *c)
+{
+	struct eqx_cl_install in[EQX_BURST];
+	unsigned int n, i;
+
+	n = rte_ring_sc_dequeue_burst_elem(c->w->cl_installs, in, sizeof(in[0]), EQX_BURST, NULL);
+	for (i = 0; i < n; i++)
+		cluster_install(c, &in[i]);
+	return n;
+}
+
+/* One entry of the walk after a new cluster generation. */
+static void
+cluster_walk_one(const struct flow_key *k, struct flow_entry *e, void *arg)
+{
+	struct eqx_dp_ctx *c = arg;
+	const struct eqx_vip *vip = eqx_state_vip_by_id(c->st, e->vip);
+	const struct eqx_backend *b = backend_get(c->st, e->backend);
+	uint32_t slot, hash;
+
+	if (vip == NULL || vip->affinity == CFG_AFFINITY_CLIENT_IP || !backend_usable(b, vip))
+		return;
+	hash = flow_hash(k);
+	slot = maglev_lookup(vip->maglev->slots, vip->maglev->size, hash);
+	/* The previous table is what an asker falls back to during a transition. */
+	if (slot != e->backend ||
+	    (vip->prev_maglev != NULL &&
+	     maglev_lookup(vip->prev_maglev->slots, vip->prev_maglev->size, hash) != e->backend))
+		cluster_record(c, k, e, b);
+}
+
+/* Buckets of the flow table the walk looks at a loop (8 entries each). */
+#define EQX_CLUSTER_WALK_BUCKETS 64
+
+void
+eqx_dp_cluster_walk(struct eqx_dp_ctx *c)
+{
+	/*
+	 * A new cluster generation: the flows that began before it and whose
+	 * backend the new tables would not give are recorded with their owners,
+	 * so that another instance the router moves them to can ask. Every half
+	 * established timeout the walk runs again, refreshing the records of the
+	 * long-lived flows before the owners forget them.
+	 */
+	if (c->st->cluster_gen != c->cluster_walk_gen ||
+	    (!c->cluster_walking && (int32_t)(c->now - c->cluster_walk_next) >= 0)) {
+		c->cluster_walk_gen = c->st->cluster_gen;
+		c->cluster_walk_cursor = 0;
+		c->cluster_walking = true;
+		c->w->stats.cluster_walks++;
+	}
+	if (!c->cluster_walking)
+		return;
+	/* Leave room on the ring for the queries and the records of new flows. */
+	if (rte_ring_free_count(c->w->cl_events) < EQX_CLUSTER_WALK_BUCKETS * 8 + EQX_BURST)
+		return;
+	if (flow_table_walk(c->w->flows, &c->cluster_walk_cursor, EQX_CLUSTER_WALK_BUCKETS, c->now,
+			    cluster_walk_one, c)) {
+		c->cluster_walking = false;
+		c->cluster_walk_next =
+			c->now + RTE_MAX(c->st->cfg->dataplane.timeouts.tcp_established_s / 2, 1u);
+	}
+}
+
 /* A bulk sync brings a million flows: take more than a burst of them a loop. */
 #define EQX_HA_INSTALL_BURST 128
 
@@ -413,6 +521,8 @@ eqx_dp_installs(struct eqx_dp_ctx *c)
 		if (ev[i].type == EQX_EV_AFFINITY)
 			affinity_install(c, &ev[i]);
 	got = n;
+	if (unlikely(c->w->cl_installs != NULL))
+		got += cluster_installs(c);
 	if (c->w->ha_installs == NULL)
 		return got;
 	n = rte_ring_sc_dequeue_burst_elem(c->w->ha_installs, fev, sizeof(fev[0]),
@@ -449,6 +559,76 @@ flow_assign(struct eqx_worker *w, struct flow_entry *e, const struct eqx_vip *vi
 	w->stats.backend[b->id].active++;
 	w->stats.vip[vip->id].flows++;
 	w->stats.backend[b->id].flows++;
+}
+
+/*
+ * Distributed mode: tell the flow's owner in the cluster which backend it
+ * has (cluster_rec, through the control lcore). Lost when the ring is full:
+ * counted; the owner then answers "unknown" and the asker falls back.
+ */
+static __rte_noinline void
+cluster_record(struct eqx_dp_ctx *c, const struct flow_key *k, const struct flow_entry *e,
+	       const struct eqx_backend *b)
+{
+	const struct cfg *cfg = c->st->cfg;
+	struct cluster_rec r;
+	uint32_t life_s;
+
+	memset(&r, 0, sizeof(r));
+	r.type = CLUSTER_ITEM_FLOW;
+	r.state = e->state;
+	r.be_family = b->family;
+	r.gen = c->st->cluster_gen;
+	life_s = e->state == FLOW_STATE_SYN       ? cfg->dataplane.timeouts.tcp_syn_s
+		 : e->state == FLOW_STATE_CLOSING ? cfg->dataplane.timeouts.tcp_closing_s
+		 : e->state == FLOW_STATE_UDP     ? cfg->dataplane.timeouts.udp_s
+						  : cfg->dataplane.timeouts.tcp_established_s;
+	r.lifetime_ms = life_s * 1000u;
+	r.key = *k;
+	memcpy(r.backend, b->addr, b->family == 4 ? 4 : 16);
+	if (rte_ring_sp_enqueue_elem(c->w->cl_events, &r, sizeof(r)) != 0)
+		c->w->stats.cluster_records_lost++;
+	else
+		c->w->stats.cluster_records++;
+}
+
+/* The backend the previous cluster generation gives a flow, or NULL (none, or affinity). */
+static inline const struct eqx_backend *
+cluster_prev_choice(struct eqx_dp_ctx *c, const struct eqx_vip *vip, uint32_t hash)
+{
+	const struct eqx_maglev *pm = vip->prev_maglev;
+	uint32_t slot;
+
+	if (pm == NULL || vip->affinity == CFG_AFFINITY_CLIENT_IP)
+		return NULL;
+	slot = maglev_lookup(pm->slots, pm->size, hash);
+	return slot == MAGLEV_EMPTY ? NULL : backend_get(c->st, slot);
+}
+
+/*
+ * Distributed mode: a mid-connection TCP segment (no SYN) of a flow this
+ * worker does not know began on another instance (the router moved it). It
+ * goes up to the cluster agent, which asks the flow's owner and hands it
+ * back with the answer installed. True when it went up.
+ */
+static __rte_noinline bool
+cluster_ask(struct eqx_dp_ctx *c, unsigned int p, struct pending *pd)
+{
+	struct rte_mbuf *m = pd->m;
+
+	if (c->cluster_reinject || pd->h.l4_proto != NET_PROTO_TCP ||
+	    (pd->h.tcp_flags & NET_TCP_SYN) != 0 || pd->vip->affinity == CFG_AFFINITY_CLIENT_IP)
+		return false;
+	m->port = (uint16_t)p;
+	*EQX_HOPS(m) = EQX_HOPS_CLUSTER;
+	*RTE_MBUF_DYNFIELD(m, eqx_stamp_offset, uint64_t *) = c->rx_tsc;
+	if (unlikely(rte_ring_sp_enqueue(c->w->to_ctrl, m) != 0)) {
+		*EQX_HOPS(m) = 0;
+		c->w->stats.cluster_queries_lost++;
+		return false;
+	}
+	c->w->stats.cluster_queries++;
+	return true;
 }
 
 /* The backend for a VIP frame whose flow was not found (or whose backend is gone). */
@@ -492,6 +672,13 @@ balance_miss(struct eqx_dp_ctx *c, struct pending *pd, struct flow_entry *e)
 	flow_touch(e, h->tcp_flags, c->now);
 	if (unlikely(w->ha_events != NULL))
 		ha_flow_event(w, EQX_FEV_CREATED, &pd->key, e);
+	/* During a transition the owner learns a new flow the previous generation would move. */
+	if (unlikely(pd->vip->prev_maglev != NULL) && c->st->cluster) {
+		const struct eqx_backend *pb = cluster_prev_choice(c, pd->vip, pd->hash);
+
+		if (pb != b)
+			cluster_record(c, &pd->key, e, b);
+	}
 	return b;
 }
 
@@ -1046,6 +1233,9 @@ eqx_dp_process_burst(struct eqx_dp_ctx *c, unsigned int p, struct rte_mbuf **pkt
 	}
 	for (i = 0; i < nv; i++) {
 		if (b[i] == NULL) {
+			if (unlikely(c->st->cluster) && hit[i] == NULL &&
+			    cluster_ask(c, p, &pend[i]))
+				continue;
 			/* The entry of a reassigned flow is found again: the pointer may be stale.
 			 */
 			struct flow_entry *e = hit[i] != NULL ? flow_lookup(w->flows, &pend[i].key,

@@ -19,6 +19,11 @@ struct eqx_dp_ctx {
 	uint64_t rx_tsc;          /* when the burst being processed was received */
 	bool relay;               /* the frames being processed came from another worker */
 	uint8_t ha_mode;          /* enum eqx_ha_mode, read once a loop */
+	bool cluster_reinject;    /* a frame the cluster agent answered: no second query */
+	bool cluster_walking;     /* the walk after a new cluster generation is under way */
+	uint32_t cluster_walk_gen;
+	uint32_t cluster_walk_cursor;
+	uint32_t cluster_walk_next; /* seconds: when the refresh walk runs again */
 	uint16_t ip_id;
 	uint16_t n_tx[EQX_MAX_PORTS];
 	struct rte_mbuf *tx[EQX_MAX_PORTS][EQX_BURST];
@@ -52,6 +57,9 @@ unsigned int eqx_worker_poll(struct eqx_dp_ctx *c);
  * Returns how many it applied.
  */
 unsigned int eqx_dp_installs(struct eqx_dp_ctx *c);
+
+/* Distributed mode: a slice of the flow-table walk after a new cluster generation. */
+void eqx_dp_cluster_walk(struct eqx_dp_ctx *c);
 
 /*
  * The flow table's release hook: keeps the active-flow counters right and,

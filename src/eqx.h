@@ -101,6 +101,13 @@ struct eqx_ctr {
 	_(ha_installs)             \
 	_(ha_installs_stale)       \
 	_(ha_installs_refused)     \
+	_(cluster_queries)         \
+	_(cluster_queries_lost)    \
+	_(cluster_records)         \
+	_(cluster_records_lost)    \
+	_(cluster_installs)        \
+	_(cluster_installs_stale)  \
+	_(cluster_walks)           \
 	_(idle_sleeps)             \
 	_(loops)
 
@@ -169,6 +176,11 @@ struct eqx_vip {
 	uint32_t affinity_timeout; /* seconds */
 	uint8_t addr[16];
 	struct eqx_maglev *maglev;
+	/*
+	 * Distributed mode, during a transition window: the table of the
+	 * cluster generation before this one when it differs (NULL otherwise).
+	 */
+	struct eqx_maglev *prev_maglev;
 	uint32_t n_backends;
 	uint32_t *backends; /* backend ids of this vip, config order */
 };
@@ -205,6 +217,13 @@ struct eqx_state {
 	uint16_t udp_ports[8]; /* the appliance's own UDP services */
 	uint8_t n_udp_ports;
 	uint8_t l2_ptp; /* pass up PTP over Ethernet (0x88F7) and MPLS frames */
+	/*
+	 * Distributed mode (cluster.mode): the workers ask the cluster about
+	 * mid-connection misses and record flows whose backend differs between
+	 * cluster generations. 0 everywhere else: nothing of it runs.
+	 */
+	uint8_t cluster;
+	uint32_t cluster_gen; /* the cluster's backend-set generation this state runs */
 };
 
 /* ---- worker <-> control events (fixed-size ring elements) ---- */
@@ -256,6 +275,25 @@ struct eqx_flow_event {
 	struct flow_key key;
 };
 
+/*
+ * ---- distributed mode (rings the cluster agent creates; NULL without it) ----
+ *
+ * control -> worker: the answer to a mid-connection miss the worker passed up
+ * (EQX_HOPS(m) == EQX_HOPS_CLUSTER): put the flow in the table (backend
+ * UINT32_MAX: none to put), then handle the held frame m (NULL: none) again.
+ */
+struct eqx_cl_install {
+	struct rte_mbuf *m;
+	uint32_t backend; /* this box's backend id, or UINT32_MAX */
+	uint16_t vip;
+	uint8_t state; /* enum flow_state */
+	uint8_t pad;
+	struct flow_key key;
+};
+
+/* A frame passed up as a cluster query, not an ICMP error being relayed. */
+#define EQX_HOPS_CLUSTER 0xff
+
 /* What the workers do with VIP traffic, set by the HA agent (app->ha_mode). */
 enum eqx_ha_mode {
 	EQX_HA_SERVE = 0, /* forward it (also every box without HA) */
@@ -279,6 +317,8 @@ struct eqx_worker {
 	struct rte_ring *ha_events;   /* struct eqx_flow_event, worker -> control; or NULL */
 	struct rte_ring *ha_installs; /* struct eqx_flow_event, control -> worker; or NULL */
 	bool ha_quiet;                /* a removal the HA agent asked for: no ENDED event back */
+	struct rte_ring *cl_events;   /* struct cluster_rec, worker -> control; or NULL */
+	struct rte_ring *cl_installs; /* struct eqx_cl_install, control -> worker; or NULL */
 	struct eqx_worker_stats stats;
 } __rte_cache_aligned;
 
@@ -331,10 +371,24 @@ struct eqx_app {
 	uint16_t ha_fwd_port;
 	struct rte_ether_addr ha_fwd_mac;
 
+	/*
+	 * Distributed mode, for the next state built (control lcore): the
+	 * cluster generation it runs, and what becomes of the previous Maglev
+	 * tables (enum eqx_cl_prev).
+	 */
+	uint32_t cluster_gen;
+	uint8_t cluster_prev;
+
 	volatile bool quit;         /* the control loop ends */
 	volatile bool workers_quit; /* then, once the agents said goodbye, the workers */
 	volatile bool reload;
 	uint64_t tsc_hz;
+};
+
+enum eqx_cl_prev {
+	EQX_CL_PREV_KEEP = 0, /* a rebuild: each VIP keeps the previous table it had */
+	EQX_CL_PREV_SHIFT,    /* a new cluster generation: the running tables become previous */
+	EQX_CL_PREV_DROP,     /* the transition is over: no previous tables */
 };
 
 extern struct eqx_app eqx;

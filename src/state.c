@@ -255,6 +255,7 @@ state_free(struct eqx_state *st)
 		return;
 	for (i = 0; i < st->n_vips; i++) {
 		maglev_put(st->vips[i].maglev);
+		maglev_put(st->vips[i].prev_maglev);
 		free(st->vips[i].backends);
 	}
 	free(st->vips);
@@ -335,6 +336,28 @@ maglev_get(const struct eqx_state *old, uint16_t vip_id, const struct maglev_bac
 		return NULL;
 	}
 	return t;
+}
+
+/*
+ * Distributed mode: the previous cluster generation's table of VIP v, which
+ * the workers compare new flows against during a transition window.
+ */
+static void
+prev_table_set(const struct eqx_app *app, const struct eqx_state *old, struct eqx_vip *v)
+{
+	const struct eqx_vip *ov = old != NULL ? eqx_state_vip_by_id(old, v->id) : NULL;
+	struct eqx_maglev *prev = NULL;
+
+	if (ov == NULL || app->cluster_prev == EQX_CL_PREV_DROP)
+		return;
+	if (app->cluster_prev == EQX_CL_PREV_SHIFT)
+		prev = ov->maglev;
+	else
+		prev = ov->prev_maglev;
+	if (prev == NULL || prev == v->maglev)
+		return;
+	prev->refs++;
+	v->prev_maglev = prev;
 }
 
 static int
@@ -424,6 +447,7 @@ build_vip(struct eqx_app *app, struct eqx_state *st, const struct eqx_state *old
 		err_add(errs, "vips[%u]: Maglev table: %s", vi, strerror(-rc));
 		return rc;
 	}
+	prev_table_set(app, old, v);
 	return 0;
 }
 
@@ -478,6 +502,10 @@ state_build(struct eqx_app *app, const struct cfg *cfg, struct cfg_errors *errs)
 
 	st->n_udp_ports = (uint8_t)eqx_udp_ports(st->udp_ports, RTE_DIM(st->udp_ports));
 	st->l2_ptp = cfg->ptp.enabled;
+	/* Only once the cluster agent made its rings (it starts after the first build). */
+	st->cluster = cfg->cluster.mode == CFG_CLUSTER_DISTRIBUTED && app->workers != NULL &&
+		      app->workers[0].cl_events != NULL;
+	st->cluster_gen = app->cluster_gen;
 	for (i = 0; i < cfg->n_vips; i++) {
 		struct eqx_vip *v = &st->vips[i];
 
@@ -520,6 +548,8 @@ publish(struct eqx_app *app, struct eqx_state *st, struct cfg *old_cfg)
 	struct eqx_state *old;
 
 	st->generation = ++app->generation;
+	/* A shift or drop of the previous tables happens once, in the state it was asked for. */
+	app->cluster_prev = EQX_CL_PREV_KEEP;
 	/* Next hops the new generation refers to must be visible first. */
 	eqx_nh_publish(app);
 

@@ -56,6 +56,8 @@ eqx_worker_poll(struct eqx_dp_ctx *ctx)
 	}
 
 	work += eqx_dp_installs(ctx);
+	if (unlikely(ctx->st->cluster))
+		eqx_dp_cluster_walk(ctx);
 	/* Frames another worker could not place (ICMP errors whose flow may be here). */
 	n = rte_ring_sc_dequeue_burst(w->relay, (void **)pkts, EQX_BURST, NULL);
 	ctx->relay = true;

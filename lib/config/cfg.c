@@ -249,6 +249,7 @@ cfg_free(struct cfg *c)
 		free(c->vips);
 	}
 	free(c->cluster.members);
+	json_decref(c->tree);
 	free(c->ptp.ports);
 	if (c->lisp.sites != NULL) {
 		for (i = 0; i < c->lisp.n_sites; i++) {
@@ -617,4 +618,53 @@ cfg_dump(const struct cfg *c)
 	if (text == NULL)
 		errno = ENOMEM;
 	return text;
+}
+
+char *
+cfg_dump_vips(const struct cfg *c)
+{
+	struct dump d = { .nomem = false };
+	json_t *arr = json_array();
+	unsigned int i;
+	char *text;
+
+	for (i = 0; i < c->n_vips; i++)
+		append(&d, arr, dump_vip(&d, &c->vips[i]));
+	if (arr == NULL || d.nomem) {
+		json_decref(arr);
+		return NULL;
+	}
+	/* Sorted keys: members compare digests of these bytes. */
+	text = json_dumps(arr, JSON_COMPACT | JSON_SORT_KEYS | JSON_REAL_PRECISION(15));
+	json_decref(arr);
+	return text;
+}
+
+struct cfg *
+cfg_with_vips(const struct cfg *c, const char *vips, size_t len, struct cfg_errors *errs)
+{
+	json_error_t jerr;
+	json_t *root, *arr;
+	struct cfg *n;
+
+	errs->n = 0;
+	if (c->tree == NULL) {
+		cfg_err(errs, "(root): the running config has no tree to rebuild from");
+		return NULL;
+	}
+	arr = json_loadb(vips, len, JSON_REJECT_DUPLICATES, &jerr);
+	if (!json_is_array(arr)) {
+		cfg_err(errs, "vips: not a JSON array: %s", arr == NULL ? jerr.text : "other type");
+		json_decref(arr);
+		return NULL;
+	}
+	root = json_deep_copy((json_t *)c->tree);
+	if (root == NULL || json_object_set_new(root, "vips", arr) != 0) {
+		json_decref(root);
+		cfg_err(errs, "(root): out of memory");
+		return NULL;
+	}
+	n = cfg_from_tree(root, errs);
+	json_decref(root);
+	return n;
 }

@@ -233,6 +233,9 @@ struct cfg {
 	struct cfg_vip *vips;
 	unsigned int n_vips;
 
+	/* The jansson tree this model was validated from (cfg_with_vips rebuilds from it). */
+	void *tree;
+
 	struct {
 		enum cfg_cluster_mode mode;
 		uint16_t sync_port;
@@ -338,6 +341,21 @@ struct cfg *cfg_load_text(const char *name, enum cfg_syntax syntax, const char *
  * same model give the same text. malloc'd, the caller frees; NULL on ENOMEM.
  */
 char *cfg_dump(const struct cfg *c);
+
+/*
+ * The VIP set of c alone, as canonical compact JSON: an array of the VIPs as
+ * cfg_dump shows them (every default filled in), keys sorted, no spaces; the
+ * same set gives the same bytes. malloc'd; NULL on ENOMEM.
+ */
+char *cfg_dump_vips(const struct cfg *c);
+
+/*
+ * A new model: the tree c was loaded from with its "vips" replaced by the
+ * JSON array text vips (as cfg_dump_vips writes it), validated as a whole
+ * file would be. NULL with errs filled when it does not validate.
+ */
+struct cfg *cfg_with_vips(const struct cfg *c, const char *vips, size_t len,
+			  struct cfg_errors *errs);
 
 /* Index of the port with this name in c->ports, or -ENOENT. */
 int cfg_port_index(const struct cfg *c, const char *name);

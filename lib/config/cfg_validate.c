@@ -692,12 +692,6 @@ alloc_array(struct vctx *v, size_t n, size_t size)
 		}                                                               \
 	} while (0)
 
-static void
-unsupported(struct vctx *v, const char *key, const char *what)
-{
-	kerr(v, key, "%s is not supported yet", what);
-}
-
 /* instance */
 
 static void
@@ -1315,15 +1309,28 @@ parse_cluster(struct vctx *v, json_t *o, struct cfg *c)
 	int n;
 
 	check_keys(v, o, keys);
-	if (GET_ENUM(v, o, "mode", cluster_mode_names, CFG_CLUSTER_STANDALONE, &n) == GOT &&
-	    n != CFG_CLUSTER_STANDALONE)
-		unsupported(v, "mode", "cluster mode \"distributed\"");
+	GET_ENUM(v, o, "mode", cluster_mode_names, CFG_CLUSTER_STANDALONE, &n);
 	c->cluster.mode = (enum cfg_cluster_mode)n;
 	get_int(v, o, "sync_port", false, 1, 65535, DEFAULT_SYNC_PORT, &x);
 	c->cluster.sync_port = (uint16_t)x;
 	get_hexkey(v, o, "key", c->cluster.key, &c->cluster.key_len);
 	PARSE_OBJECTS(v, o, "members", SIZE_MAX, c->cluster.members, c->cluster.n_members, i, e,
 		      parse_member(v, e, c, i));
+}
+
+/* Distributed mode needs the sync key and this instance among the members. */
+static void
+cluster_distributed_check(struct vctx *v, const struct cfg *c)
+{
+	unsigned int i;
+
+	if (c->cluster.key_len == 0)
+		verr(v, "cluster.key: required with mode \"distributed\"");
+	for (i = 0; i < c->cluster.n_members; i++)
+		if (c->cluster.members[i].id == c->instance.id)
+			return;
+	verr(v, "cluster.members: no member has instance.id %u (mode \"distributed\")",
+	     c->instance.id);
 }
 
 /* ha */
@@ -1738,10 +1745,13 @@ cfg_from_tree(json_t *root, struct cfg_errors *errs)
 	if (c->eal == NULL && lookup(root, "eal") == NULL)
 		default_eal(v, c);
 
+	if (c->cluster.mode == CFG_CLUSTER_DISTRIBUTED)
+		cluster_distributed_check(v, c);
 	free(v);
 	if (errs->n != n0) {
 		cfg_free(c);
 		return NULL;
 	}
+	c->tree = json_incref(root);
 	return c;
 }

@@ -935,3 +935,32 @@ flow_flush(struct flow_table *t, uint32_t backend)
 	}
 	return freed;
 }
+
+bool
+flow_table_walk(struct flow_table *t, uint32_t *cursor, uint32_t n_buckets, uint32_t now,
+		flow_walk_fn fn, void *arg)
+{
+	unsigned int live, s;
+	struct flow_bucket *b;
+	uint32_t i;
+
+	for (i = 0; i < n_buckets; i++) {
+		if (*cursor > t->mask) {
+			*cursor = 0;
+			return true;
+		}
+		b = &t->b[*cursor];
+		live = ~flow_match(b, 0) & FLOW_SLOTS_ALL;
+		for (; live != 0; live &= live - 1) {
+			s = (unsigned int)__builtin_ctz(live);
+			if (!flow_expired(t, &b->e[s], now))
+				fn(flow_bkey(b, s), &b->e[s], arg);
+		}
+		(*cursor)++;
+	}
+	if (*cursor > t->mask) {
+		*cursor = 0;
+		return true;
+	}
+	return false;
+}

@@ -175,4 +175,14 @@ uint32_t flow_age(struct flow_table *t, uint32_t now, uint32_t n_buckets);
  */
 uint32_t flow_flush(struct flow_table *t, uint32_t backend);
 
+/*
+ * Visit the live (not expired) entries of up to n_buckets buckets from
+ * *cursor on, advancing it, so that a whole-table walk can be spread over
+ * many calls. fn must not insert or delete. Returns true when this call
+ * reached the table's end (*cursor is back to 0).
+ */
+typedef void (*flow_walk_fn)(const struct flow_key *k, struct flow_entry *e, void *arg);
+bool flow_table_walk(struct flow_table *t, uint32_t *cursor, uint32_t n_buckets, uint32_t now,
+		     flow_walk_fn fn, void *arg);
+
 #endif /* EQX_FLOW_H */

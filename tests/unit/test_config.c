@@ -425,8 +425,11 @@ static const struct bad_case bad_cases[] = {
 	  "(one of: active, draining, down)" },
 	{ BE("{'address': '10.0.0.21', 'port': 80}"), "vips[0].backends[0].port: unknown key" },
 	/* cluster */
-	{ J("'cluster': {'mode': 'distributed'}"),
-	  "cluster.mode: cluster mode \"distributed\" is not supported yet" },
+	{ J("'cluster': {'mode': 'distributed', 'members': [{'id': 1, 'address': '10.0.0.2'}]}"),
+	  "(root): cluster.key: required with mode \"distributed\"" },
+	{ J("'cluster': {'mode': 'distributed', 'key': '" KEY64 "', "
+	    "'members': [{'id': 2, 'address': '10.0.0.2'}]}"),
+	  "(root): cluster.members: no member has instance.id 1 (mode \"distributed\")" },
 	{ J("'cluster': {'mode': 'mesh'}"), "cluster.mode: unknown value \"mesh\"" },
 	{ J("'cluster': {'sync_port': 0}"), "cluster.sync_port: 0 is out of range 1..65535" },
 	{ J("'cluster': {'sync_port': 65536}"), "cluster.sync_port: 65536 is out of range" },
@@ -1284,6 +1287,60 @@ START_TEST(test_dump_order)
 END_TEST
 
 /* Several independent errors in one file are all reported, each once. */
+/*
+ * Distributed mode's generation blob: the VIP set alone, canonical (order of
+ * the keys in the file does not matter), and a model rebuilt from the running
+ * one with another VIP set, validated as a file.
+ */
+START_TEST(test_vips_blob)
+{
+	struct cfg_errors e;
+	struct cfg *a, *b, *c, *bad;
+	char *da, *db, *dc;
+	const char *other = "[{\"name\":\"w\",\"address\":\"10.0.0.101\","
+			    "\"backends\":[{\"address\":\"10.0.0.21\",\"weight\":3}]}]";
+
+	a = load_sq(J("'vips': [{'name': 'v', 'address': '10.0.0.100', 'port': 80, "
+		      "'backends': [{'address': '10.0.0.21'}]}]"),
+		    &e);
+	ASSERT_LOADED(a, e);
+	b = load_sq(J("'vips': [{'backends': [{'weight': 1, 'address': '10.0.0.21'}], "
+		      "'port': 80, 'address': '10.0.0.100', 'name': 'v'}]"),
+		    &e);
+	ASSERT_LOADED(b, e);
+	da = cfg_dump_vips(a);
+	db = cfg_dump_vips(b);
+	ck_assert_ptr_nonnull(da);
+	ck_assert_str_eq(da, db);
+	ck_assert_ptr_null(strchr(da, ' '));
+	ck_assert_ptr_nonnull(strstr(da, "\"address\":\"10.0.0.100\""));
+
+	c = cfg_with_vips(a, other, strlen(other), &e);
+	ASSERT_LOADED(c, e);
+	ck_assert_uint_eq(c->n_vips, 1);
+	ck_assert_str_eq(c->vips[0].name, "w");
+	ck_assert_uint_eq(c->vips[0].backends[0].weight, 3);
+	ck_assert_str_eq(c->instance.name, "t");
+	ck_assert_uint_eq(c->n_ports, 1);
+	/* Its own tree carries the new set: rebuilt again, the same. */
+	dc = cfg_dump_vips(c);
+	free(dc);
+
+	bad = cfg_with_vips(a, "[{\"name\":\"w\"}]", 14, &e);
+	ck_assert_ptr_null(bad);
+	ck_assert_uint_gt(e.n, 0);
+	bad = cfg_with_vips(a, "{}", 2, &e);
+	ck_assert_ptr_null(bad);
+	ck_assert_uint_gt(e.n, 0);
+
+	free(da);
+	free(db);
+	cfg_free(a);
+	cfg_free(b);
+	cfg_free(c);
+}
+END_TEST
+
 START_TEST(test_many_errors)
 {
 	struct cfg_errors e;
@@ -1648,6 +1705,7 @@ config_suite(void)
 	tcase_add_loop_test(tc, test_single_error, 0,
 			    (int)(sizeof(single_error_cases) / sizeof(single_error_cases[0])));
 	tcase_add_test(tc, test_many_errors);
+	tcase_add_test(tc, test_vips_blob);
 	tcase_add_test(tc, test_error_overflow);
 	tcase_add_test(tc, test_limits);
 	tcase_add_test(tc, test_string_lengths);

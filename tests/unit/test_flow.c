@@ -735,6 +735,63 @@ START_TEST(test_flush)
 }
 END_TEST
 
+/* flow_table_walk: each live entry once, with its own key, over many calls; none expired. */
+struct walk_log {
+	uint32_t n;
+	uint8_t seen[1000];
+	uint32_t key_hash[1000];
+	bool wrong_key;
+};
+
+static void
+walk_visit(const struct flow_key *k, struct flow_entry *e, void *arg)
+{
+	struct walk_log *log = arg;
+
+	log->n++;
+	if (e->backend >= 1000 || log->key_hash[e->backend] != flow_hash(k)) {
+		log->wrong_key = true;
+		return;
+	}
+	log->seen[e->backend]++;
+}
+
+START_TEST(test_walk)
+{
+	static struct walk_log log;
+	struct flow_key k;
+	struct flow_entry *e;
+	struct flow_table *t;
+	uint32_t i, cursor = 0, calls = 0;
+	void *mem;
+
+	rng_state = 12;
+	memset(&log, 0, sizeof(log));
+	t = new_table(2048, &mem);
+	for (i = 0; i < 1000; i++) {
+		rand_key(&k, i & 1);
+		e = insert(t, &k, 1, false);
+		ck_assert_ptr_nonnull(e);
+		e->backend = i;
+		log.key_hash[i] = flow_hash(&k);
+	}
+	while (!flow_table_walk(t, &cursor, 7, 2, walk_visit, &log))
+		calls++;
+	ck_assert_uint_gt(calls, 10);
+	ck_assert_uint_eq(cursor, 0);
+	ck_assert(!log.wrong_key);
+	ck_assert_uint_eq(log.n, 1000);
+	for (i = 0; i < 1000; i++)
+		ck_assert_uint_eq(log.seen[i], 1);
+	/* Long after every timeout: nothing is live any more. */
+	log.n = 0;
+	while (!flow_table_walk(t, &cursor, 64, 1u << 30, walk_visit, &log))
+		;
+	ck_assert_uint_eq(log.n, 0);
+	free(mem);
+}
+END_TEST
+
 /*
  * What the release callback saw. ids are what the test stored in e->backend;
  * key_hash[id], where the test fills it, is flow_hash of the key inserted
@@ -1516,6 +1573,7 @@ flow_suite(void)
 	tcase_add_test(tc, test_hash_zero);
 	tcase_add_test(tc, test_fill_90);
 	tcase_add_test(tc, test_flush);
+	tcase_add_test(tc, test_walk);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("aging");

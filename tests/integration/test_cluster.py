@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""Distributed mode under churn: no connection breaks when backends or instances change.
+"""Distributed mode (cluster.mode "distributed"): no connection breaks under churn.
 
 A router spreads the VIP over equinox instances by ECMP (5-tuple hash);
 200 long-lived keep-alive connections (tests/tools/conn_keeper.py) each send a
@@ -11,7 +11,14 @@ on every member, as an operator of Maglev/Katran would), which gives the
 baseline. The test fails on any broken connection with sync on; the baseline
 is printed, not judged.
 
-    cluster_churn.py [--mode sync|baseline|both] [--connections 200]
+With sync it also checks that every member runs the same cluster generation
+(telemetry /equinox/cluster, `equinoxctl cluster`, ping's cluster_generation),
+that the owners answered queries (the mechanism ran, not luck), and that sync
+datagrams sent from the router's namespace -- truncated, oversized, forged (a
+byte flipped in a captured one) and replayed (a captured one sent again) --
+are dropped and counted under their names while forwarding goes on.
+
+    test_cluster.py [--mode sync|baseline|both] [--connections 200]
 """
 
 import argparse
@@ -29,6 +36,7 @@ from clustertopo import ClusterTopology  # noqa: E402
 NAME = "churn"
 OCTET = 235
 KEEPER = eqxtopo.REPO / "tests" / "tools" / "conn_keeper.py"
+SYNC_PORT = 7440
 SETTLE_S = 4.0  # > conn_keeper's reply timeout (3 s): a broken connection shows by then
 CLUSTER_KEY = "5a" * 32
 
@@ -78,12 +86,83 @@ def vips_for(t, backends, weights=None, states=None):
     return [vip]
 
 
+# Run in the switch's namespace: one sync datagram lb2 sends lb1, as the UDP payload in hex.
+CAPTURE = r"""
+import socket, sys
+s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(3))  # all: the bridge takes IP
+s.bind((sys.argv[1], 0))
+s.settimeout(5)
+src, dst, port = socket.inet_aton(sys.argv[2]), socket.inet_aton(sys.argv[3]), int(sys.argv[4])
+while True:
+    f = s.recv(2048)
+    if len(f) < 42 or f[12:14] != b"\x08\x00" or f[23] != 17:
+        continue
+    ihl = (f[14] & 15) * 4
+    u = 14 + ihl
+    if f[26:30] != src or f[30:34] != dst or int.from_bytes(f[u + 2:u + 4], "big") != port:
+        continue
+    ulen = int.from_bytes(f[u + 4:u + 6], "big")
+    print(f[u + 8:u + ulen].hex())
+    break
+"""
+
+SEND = r"""
+import socket, sys
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+for h in sys.argv[3:]:
+    for _ in range(3):
+        s.sendto(bytes.fromhex(h), (sys.argv[1], int(sys.argv[2])))
+"""
+
+
+def cluster_state(t, idx):
+    return t.ictl_json(idx, "cluster")
+
+
+def bad_datagrams(checks, t):
+    """Truncated, oversized, forged and replayed sync datagrams to lb1: dropped, counted."""
+    lb1, lb2 = t.instance(1).host.ip, t.instance(2).host.ip
+    cp = eqxtopo.run(["ip", "netns", "exec", t.ns("sw"), eqxtopo.PYTHON, "-c", CAPTURE,
+                      "p-lb2", lb2, lb1, str(SYNC_PORT)], timeout=15)
+    real = bytes.fromhex(cp.stdout.strip())
+    checks.check(len(real) >= 64, "sync: captured a datagram lb2 -> lb1 (%d bytes)" % len(real))
+    forged = bytearray(real)
+    forged[50] ^= 0x55  # in the payload: the MAC no longer matches
+    cases = {"truncated": real[:20], "oversized": real + bytes(1500 - len(real)),
+             "bad_mac": bytes(forged), "replayed": real}
+    before = cluster_state(t, 1)["drops"]
+    eqxtopo.run(["ip", "netns", "exec", t.hosts["rt"].ns, eqxtopo.PYTHON, "-c", SEND, lb1,
+                 str(SYNC_PORT)] + [d.hex() for d in cases.values()])
+    time.sleep(0.5)
+    after = cluster_state(t, 1)
+    for name in cases:
+        got = after["drops"][name] - before[name]
+        checks.check(got >= 3, "sync: %s datagrams dropped and counted" % name,
+                     "%s: +%d" % (name, got))
+    checks.check(after["in_service"] and all(m["alive"] for m in after["members"]
+                                              if m["id"] in (1, 2, 3, 4)),
+                 "sync: lb1 still in service, every member still alive", after["members"])
+
+
+def same_generation(checks, t):
+    """Every live member applied the same cluster generation (number and digest) and serves."""
+    st = {i.idx: cluster_state(t, i.idx) for i in t.instances if i.alive()}
+    gens = {idx: (s["generation"], s["applied"]["digest"], s["in_service"])
+            for idx, s in st.items()}
+    pings = {i.idx: t.ictl_json(i.idx, "ping").get("cluster_generation")
+             for i in t.instances if i.alive()}
+    checks.check(len(set(gens.values())) == 1 and all(v[2] for v in gens.values())
+                 and set(pings.values()) == {next(iter(gens.values()))[0]},
+                 "sync: every member runs the same cluster generation and serves",
+                 {"telemetry": gens, "ping": pings})
+
+
 def run_mode(checks, mode, n_conns):
     sync = mode == "sync"
     results = []
     with ClusterTopology(NAME, OCTET, instances=3, spare=1, backends=4) as t:
         members = [{"id": i, "address": t.instance(i).host.ip} for i in range(1, 5)]
-        cluster = {"mode": "distributed" if sync else "standalone", "sync_port": 7440,
+        cluster = {"mode": "distributed" if sync else "standalone", "sync_port": SYNC_PORT,
                    "key": CLUSTER_KEY, "members": members}
         backends = ["b1", "b2", "b3"]
 
@@ -151,6 +230,9 @@ def run_mode(checks, mode, n_conns):
             t.start_instance(2, cfg(2, vips_for(t, backends)))
             t.set_ecmp([1, 2, 4])
 
+        if sync:
+            scenario("forged/replayed/truncated/oversized sync datagrams",
+                     lambda: bad_datagrams(checks, t))
         scenario("add a backend", add_backend)
         scenario("drain a backend", drain_b1)
         scenario("take lb3 out of ECMP (still running)", lambda: t.set_ecmp([1, 2]))
@@ -158,11 +240,20 @@ def run_mode(checks, mode, n_conns):
         scenario("kill -9 lb2", kill_lb2)
         scenario("weights changed on lb1 only", weights_one_member)
         if sync:
-            gens = {i.idx: t.ictl_json(i.idx, "ping").get("generation")
-                    for i in t.instances if i.alive()}
-            checks.check(len(set(gens.values())) == 1,
-                         "sync: every member runs the same generation", gens)
+            same_generation(checks, t)
         scenario("backend change + lb2 rejoins together", together)
+        if sync:
+            same_generation(checks, t)
+            st = {i.idx: cluster_state(t, i.idx) for i in t.instances if i.alive()}
+            answered = sum(s["agent"]["answers_installed"] for s in st.values())
+            stored = sum(s["node"]["records_stored"] + s["node"]["push_local"]
+                         for s in st.values())
+            print("sync: answers installed %d, records stored %d, fallbacks %s" % (
+                answered, stored, {i: (s["agent"]["fallbacks_previous"],
+                                       s["agent"]["fallbacks_current"]) for i, s in st.items()}))
+            checks.check(answered > 0 and stored > 0,
+                         "sync: owners held records and answered queries",
+                         "answers installed %d, records stored %d" % (answered, stored))
         keeper.close()
     return results
 
@@ -173,10 +264,11 @@ def body(checks, args):
     for mode in modes:
         table[mode] = run_mode(checks, mode, args.connections)
     print("\nbroken connections per scenario (%d connections):" % args.connections)
-    names = [n for n, _ in next(iter(table.values()))]
-    print("  %-44s %s" % ("scenario", "  ".join("%8s" % m for m in modes)))
-    for i, n in enumerate(names):
-        print("  %-44s %s" % (n, "  ".join("%8d" % table[m][i][1] for m in modes)))
+    names = [n for n, _ in max(table.values(), key=len)]
+    print("  %-52s %s" % ("scenario", "  ".join("%8s" % m for m in modes)))
+    for n in names:
+        row = [dict(table[m]).get(n) for m in modes]
+        print("  %-52s %s" % (n, "  ".join("%8s" % ("-" if b is None else b) for b in row)))
 
 
 if __name__ == "__main__":
