@@ -30,6 +30,8 @@ ptp_config_init(struct ptp_config *c)
 	c->servo.ki = 0.3;
 	c->servo.step_threshold_ns = 0;
 	c->servo.first_step_threshold_ns = 20000;
+	c->servo.outlier_factor = PTP_SERVO_OUTLIER_FACTOR_DEFAULT;
+	c->servo.outlier_min_ns = PTP_SERVO_OUTLIER_MIN_DEFAULT_NS;
 	c->hz = 1000000000ULL;
 	c->alarm_hold_s = PTP_ALARM_HOLD_DEFAULT_S;
 }
@@ -180,6 +182,7 @@ ptp_sample_offset(struct ptp *p, struct ptp_port *pt, int64_t offset_ns, uint64_
 		return;
 	p->cds.offset_from_master_ns = offset_ns;
 	p->cds.mean_path_delay_ns = pt->mean_delay_ns;
+	p->samples++;
 	st = ptp_servo_sample(&p->servo, offset_ns, pt->sd.t2_mono, &ppb);
 	note_servo(p, st, offset_ns);
 	set_freq(p, now, ppb);
@@ -188,13 +191,13 @@ ptp_sample_offset(struct ptp *p, struct ptp_port *pt, int64_t offset_ns, uint64_
 		ptp_port_dispatch(p, pt, PTP_EV_SYNCHRONIZATION_FAULT, now, false);
 		break;
 	case PTP_SERVO_JUMP:
-		ptp_clock_step(&p->clock, -offset_ns);
+		ptp_clock_step(&p->clock, -p->servo.jump_ns);
 		p->steps++;
-		p->last_step_ns = -offset_ns;
+		p->last_step_ns = -p->servo.jump_ns;
 		memset(&n, 0, sizeof(n));
 		n.kind = PTP_NOTE_CLOCK_STEP;
 		n.port = (uint16_t)pt->index;
-		n.value = -offset_ns;
+		n.value = -p->servo.jump_ns;
 		ptp_note_add(p, &n);
 		/* Times taken before the step are on the old scale: measure afresh. */
 		ptp_port_flush_exchange(pt);
@@ -208,6 +211,56 @@ ptp_sample_offset(struct ptp *p, struct ptp_port *pt, int64_t offset_ns, uint64_
 	default:
 		break;
 	}
+}
+
+bool
+ptp_follows_reference(const struct ptp *p)
+{
+	unsigned int i;
+
+	if (p->slave_port >= 0 || p->locked_once)
+		return false;
+	for (i = 0; i < p->n_ports; i++)
+		if (p->ports[i].state == PTP_PS_MASTER)
+			return true;
+	return false;
+}
+
+bool
+ptp_reference_sample(struct ptp *p, int64_t offset_ns, double interval_s, uint64_t now)
+{
+	struct ptp_servo_config sc;
+	enum ptp_servo_state st;
+	struct ptp_note n;
+	double ppb;
+
+	if (!ptp_follows_reference(p)) {
+		p->ref_active = false;
+		return false;
+	}
+	if (!p->ref_active) {
+		/* Start from the rate the clock runs at: only the error is left to learn. */
+		sc = p->conf.servo;
+		sc.step_threshold_ns = PTP_REF_STEP_NS;
+		ptp_servo_init(&p->ref_servo, &sc, p->freq_ppb);
+		p->ref_active = true;
+	}
+	ptp_servo_set_interval(&p->ref_servo, interval_s);
+	p->ref_offset_ns = offset_ns;
+	p->ref_samples++;
+	st = ptp_servo_sample(&p->ref_servo, offset_ns, ptp_clock_mono_ns(&p->clock, now), &ppb);
+	set_freq(p, now, ppb);
+	if (st == PTP_SERVO_JUMP) {
+		ptp_clock_step(&p->clock, -p->ref_servo.jump_ns);
+		p->steps++;
+		p->last_step_ns = -p->ref_servo.jump_ns;
+		memset(&n, 0, sizeof(n));
+		n.kind = PTP_NOTE_CLOCK_STEP;
+		n.port = PTP_NOTE_PORT_REFERENCE;
+		n.value = -p->ref_servo.jump_ns;
+		ptp_note_add(p, &n);
+	}
+	return true;
 }
 
 /* 9.3.5 Table 14 (M1, M2): this clock is the grandmaster. */
@@ -243,7 +296,20 @@ follow(struct ptp *p, const struct ptp_port *pt, const struct ptp_dataset *ebest
 {
 	const struct ptp_msg *m = &pt->foreign.fm[pt->erbest].last;
 	bool new_master = ptp_port_id_cmp(&p->pds.parent, &ebest->sender) != 0;
+	bool ours_ptp = (p->tpds.flags & PTP_FLAG_PTP_TIMESCALE) != 0;
+	bool theirs_ptp = (m->hdr.flags & PTP_FLAG_PTP_TIMESCALE) != 0;
 
+	if (!p->locked_once && ours_ptp != theirs_ptp) {
+		/*
+		 * Never synchronized, our time is the start time on our scale (TAI);
+		 * an ARB master is most often UTC (ptp4l serving the system clock).
+		 * Say our time on its scale, with the UTC offset, so the servo sees
+		 * the clock's real error and not the 37 s between the two scales.
+		 */
+		ptp_clock_step(&p->clock, (ours_ptp ? -(int64_t)p->tpds.utc_offset
+						    : (int64_t)m->announce.utc_offset) *
+						  PTP_NS_PER_SEC);
+	}
 	p->cds.steps_removed = (uint16_t)(ebest->steps_removed + 1);
 	p->pds.parent = ebest->sender;
 	p->pds.gm_identity = ebest->identity;
@@ -271,6 +337,11 @@ set_slave_port(struct ptp *p, int port, bool new_master, uint64_t now)
 
 	if (port == p->slave_port && !new_master)
 		return;
+	if (p->ref_active && port >= 0) {
+		/* The reference's frequency is the best estimate a first master starts from. */
+		p->servo.integral = p->ref_servo.integral;
+		p->ref_active = false;
+	}
 	ptp_servo_reset(&p->servo);
 	set_freq(p, now, p->servo.integral);
 	note_servo(p, PTP_SERVO_UNLOCKED, 0);

@@ -108,8 +108,9 @@ enum ptp_note_kind {
  * MASTER_SELECTED: port (the slave port), id (the parent);
  * GRANDMASTER: this clock became its own grandmaster, no parent;
  * ALARM_RAISED / ALARM_CLEARED: port, alarm (enum ptp_alarm_kind), value;
- * CLOCK_STEP: value (ns stepped); SERVO_STATE: to (enum ptp_servo_state), value (offset);
- * HOLDOVER: value (the frequency kept, ppb).
+ * CLOCK_STEP: value (ns stepped), port PTP_NOTE_PORT_REFERENCE when the
+ *   reference servo stepped (ptp_reference_sample); SERVO_STATE: to (enum ptp_servo_state), value
+ * (offset); HOLDOVER: value (the frequency kept, ppb).
  */
 struct ptp_note {
 	enum ptp_note_kind kind;
@@ -119,6 +120,8 @@ struct ptp_note {
 	struct ptp_port_id id;
 };
 
+#define PTP_NOTE_PORT_REFERENCE 0xffff
+
 const char *ptp_note_name(enum ptp_note_kind k);
 
 struct ptp {
@@ -126,6 +129,11 @@ struct ptp {
 	struct ptp_clock clock;
 	struct ptp_servo servo;
 	enum ptp_servo_state servo_state;
+	uint64_t samples;           /* offsets the servo took from a master */
+	struct ptp_servo ref_servo; /* steers a free grandmaster to the reference */
+	bool ref_active;            /* following the reference now */
+	int64_t ref_offset_ns;      /* our time - the reference's, last sample */
+	uint64_t ref_samples;
 	int8_t servo_log_interval; /* the Sync interval the servo is tuned for */
 	double freq_ppb;           /* applied to clock */
 	struct ptp_default_ds dds;
@@ -190,6 +198,29 @@ void ptp_port_fault(struct ptp *p, unsigned int port, bool fault, uint64_t now);
 
 /* Designated enabled / disabled (9.2.6.4, 9.2.6.5). */
 void ptp_port_enable(struct ptp *p, unsigned int port, bool enable, uint64_t now);
+
+/*
+ * The reference: a time read outside PTP (for equinox, the host's
+ * CLOCK_REALTIME, read, never written) that a clock with no master follows,
+ * as ptp4l with software timestamps serves the system clock. It is used
+ * only while the clock is its own grandmaster, has never locked to a master
+ * (a clock that lost its master keeps that master's time and frequency:
+ * holdover) and some port is MASTER (someone is served; a lone slave keeps
+ * its own time, errors included, until a master appears).
+ */
+bool ptp_follows_reference(const struct ptp *p);
+
+/*
+ * One reference sample: offset_ns = our PTP time - the reference's, both on
+ * the PTP timescale (the caller adds the UTC offset to a UTC reference), at
+ * counter value now. Its own PI servo (ptp.servo's kp and ki, its
+ * first_step_threshold, then a step when beyond PTP_REF_STEP_NS: the
+ * reference was set) moves the clock. interval_s: how often the caller
+ * samples. Returns false, and does nothing, when the clock does not follow
+ * the reference now.
+ */
+#define PTP_REF_STEP_NS 1000000
+bool ptp_reference_sample(struct ptp *p, int64_t offset_ns, double interval_s, uint64_t now);
 
 /* equinox's PTP time at counter value ts (ns since the PTP epoch); frac as ptp_clock_time. */
 static inline int64_t

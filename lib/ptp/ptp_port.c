@@ -64,6 +64,7 @@ ptp_port_config_init(struct ptp_port_config *pc, enum ptp_transport t)
 	pc->log_min_delay_req_interval = 0;
 	pc->announce_receipt_timeout = PTP_ANNOUNCE_RECEIPT_TIMEOUT;
 	pc->delay_step_ns = PTP_DELAY_STEP_DEFAULT_NS;
+	pc->servo_min_delay_samples = 1;
 	ptp_path_init(&pc->path, t);
 }
 
@@ -631,7 +632,9 @@ sync_complete(struct ptp *p, struct ptp_port *pt, int64_t t1, int64_t t2, uint64
 	    offset > PTP_MAX_OFFSET_NS || offset < -PTP_MAX_OFFSET_NS)
 		return PTP_DROP_BAD_MEASUREMENT;
 	pt->offset_ns = offset;
-	ptp_sample_offset(p, pt, offset, now);
+	/* The servo's first estimate wants a mean path delay that has settled. */
+	if (pt->dfilt.n >= pt->cfg.servo_min_delay_samples)
+		ptp_sample_offset(p, pt, offset, now);
 	return PTP_OK;
 }
 
@@ -685,13 +688,21 @@ rx_sync(struct ptp *p, struct ptp_port *pt, const struct ptp_msg *m,
 	pt->sd.sync_seq = m->hdr.seq;
 	pt->sd.sync_t2 = t2;
 	pt->sd.sync_t2_mono = t2_mono;
+	pt->sd.sync_rx_stamp = rx_stamp;
 	pt->sd.sync_c = c;
 	return PTP_OK;
 }
 
-/* 9.5.5: Follow_Up of the last two-step Sync, matched by sequenceId. */
+/*
+ * 9.5.5: Follow_Up of the last two-step Sync, matched by sequenceId.
+ * With burst_stamps, a Follow_Up that came with the same RX stamp as its
+ * Sync came in the same burst: the master sent it only after the Sync had
+ * left, so the worker read both late and the Sync's stamp is late by as
+ * much. That sample is not used.
+ */
 static int
-rx_follow_up(struct ptp *p, struct ptp_port *pt, const struct ptp_msg *m, uint64_t now)
+rx_follow_up(struct ptp *p, struct ptp_port *pt, const struct ptp_msg *m, uint64_t rx_stamp,
+	     uint64_t now)
 {
 	int64_t c;
 
@@ -701,6 +712,8 @@ rx_follow_up(struct ptp *p, struct ptp_port *pt, const struct ptp_msg *m, uint64
 		return PTP_DROP_NOT_FROM_PARENT;
 	if (pt->sd.sync_valid && pt->sd.sync_seq == m->hdr.seq) {
 		pt->sd.sync_valid = false;
+		if (pt->cfg.burst_stamps && rx_stamp == pt->sd.sync_rx_stamp)
+			return PTP_DROP_SYNC_READ_LATE;
 		if (__builtin_add_overflow(pt->sd.sync_c, m->hdr.correction, &c))
 			return PTP_DROP_BAD_MEASUREMENT;
 		return sync_complete(p, pt, ptp_ts_to_ns(&m->ts), pt->sd.sync_t2,
@@ -818,7 +831,7 @@ ptp_port_rx_msg(struct ptp *p, struct ptp_port *pt, const struct ptp_msg *m,
 	case PTP_MSG_SYNC:
 		return rx_sync(p, pt, m, fi, rx_stamp, now);
 	case PTP_MSG_FOLLOW_UP:
-		return rx_follow_up(p, pt, m, now);
+		return rx_follow_up(p, pt, m, rx_stamp, now);
 	case PTP_MSG_DELAY_REQ:
 		return rx_delay_req(p, pt, m, fi, rx_stamp);
 	case PTP_MSG_DELAY_RESP:

@@ -146,6 +146,19 @@ struct ptp_port_config {
 	struct ptp_path path;
 	int64_t delay_step_ns; /* DELAY_STEP threshold; 0 = the default */
 	bool hop_report;       /* as master, add the hop TLV to Delay_Resp */
+	/*
+	 * RX stamps are per burst (software: the worker reads the counter when
+	 * a burst comes in): a Follow_Up with its Sync's very stamp shared its
+	 * burst, so both were read late, and that Sync is not used
+	 * (sync_read_late).
+	 */
+	bool burst_stamps;
+	/*
+	 * Offsets reach the servo once the delay filter holds this many samples
+	 * (default 1): a first sample that is off moves the first frequency
+	 * estimate by its error over the estimate's window.
+	 */
+	uint8_t servo_min_delay_samples;
 };
 
 /* Defaults as config/README.md's for the given transport: role auto, sync -3, announce 1. */
@@ -181,8 +194,9 @@ struct ptp_slave_data {
 	uint16_t sync_seq;
 	int64_t sync_t2;
 	uint64_t sync_t2_mono;
-	int64_t sync_c; /* scaled ns: its correction + delayAsymmetry */
-	bool fup_valid; /* a Follow_Up that came before its Sync */
+	uint64_t sync_rx_stamp; /* the counter value it came with */
+	int64_t sync_c;         /* scaled ns: its correction + delayAsymmetry */
+	bool fup_valid;         /* a Follow_Up that came before its Sync */
 	uint16_t fup_seq;
 	int64_t fup_t1;
 	int64_t fup_c;

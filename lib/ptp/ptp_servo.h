@@ -37,18 +37,49 @@ struct ptp_servo_config {
 	/* As ptp4l's first_step_threshold: step at the first lock when beyond it; 0 = never. */
 	int64_t first_step_threshold_ns;
 	double max_ppb; /* frequency clamp; 0 means PTP_SERVO_MAX_PPB */
+	/*
+	 * Outliers: once locked, an offset beyond max(outlier_min_ns,
+	 * outlier_factor x the running mean of |offset|) is left out, unless
+	 * PTP_SERVO_OUTLIER_RUN come in a row (then the clock really moved).
+	 * Software timestamps need it: a worker that is preempted between the
+	 * frame and its stamp reads a time late by the preemption, milliseconds.
+	 * outlier_factor 0 = every offset counts.
+	 */
+	double outlier_factor;
+	int64_t outlier_min_ns;
 };
+
+#define PTP_SERVO_OUTLIER_RUN 4
+#define PTP_SERVO_OUTLIER_FACTOR_DEFAULT 5.0
+#define PTP_SERVO_OUTLIER_MIN_DEFAULT_NS 1000
+
+/*
+ * The first frequency estimate spans at least this long (and 0.016/ki s, as
+ * ptp4l waits): at 8 Syncs/s two neighbouring samples 125 ms apart turn
+ * 10 us of timestamp noise into 80 ppm; over 1 s it is 10 ppm, and the
+ * medians of two halves of the window (up to PTP_SERVO_ACQ_HALF samples
+ * each) keep a late stamp out of it.
+ */
+#define PTP_SERVO_ACQ_MIN_S 1.0
+#define PTP_SERVO_ACQ_HALF 8
 
 struct ptp_servo {
 	struct ptp_servo_config cfg;
-	double kp; /* in use: cfg.kp, cfg.ki clamped for the sync interval */
+	double kp; /* in use: cfg.kp, cfg.ki scaled for the sync interval */
 	double ki;
-	int count; /* samples taken towards a lock: 0, 1, then 2 = running */
-	int64_t offset[2];
-	uint64_t local[2]; /* local time of those samples, ns */
-	double integral;   /* ppb: the estimated frequency correction */
+	int count; /* 0: no sample, 1: estimating the frequency, 2: running */
+	/* The estimate's window: its first samples, and a ring of its latest. */
+	int64_t acq_off[2][PTP_SERVO_ACQ_HALF];
+	uint64_t acq_t[2][PTP_SERVO_ACQ_HALF]; /* local time of those samples, ns */
+	unsigned int acq_n[2];
+	unsigned int acq_pos; /* next slot of the ring */
+	int64_t jump_ns;      /* JUMP: the offset to step away (the window's, not one sample's) */
+	double integral;      /* ppb: the estimated frequency correction */
 	double last_ppb;
 	bool first_update; /* no lock yet: first_step_threshold applies */
+	double mean_abs;   /* running mean of |offset| while locked, ns */
+	unsigned int outliers_in_row;
+	uint64_t outliers; /* offsets left out */
 };
 
 /*
@@ -58,9 +89,11 @@ struct ptp_servo {
 void ptp_servo_init(struct ptp_servo *s, const struct ptp_servo_config *cfg, double freq_ppb);
 
 /*
- * The sync interval in seconds. As ptp4l does for configured constants, kp
- * and ki are used as given unless they would make the loop unstable at this
- * rate: kp is kept at or below 1/interval and ki at or below 2/interval.
+ * The sync interval in seconds. kp and ki are ptp4l's scales (its
+ * pi_proportional_scale and pi_integral_scale): the constants in use are
+ * kp x interval^-0.3 and ki x interval^0.4, kept at or below 0.7/interval
+ * and 0.3/interval (ptp4l's norm_max defaults), so the loop keeps its
+ * damping at any Sync rate (0.7 and 0.3 at 1 s, 1.31 and 0.13 at 1/8 s).
  */
 void ptp_servo_set_interval(struct ptp_servo *s, double interval_s);
 
@@ -72,10 +105,12 @@ void ptp_servo_set_interval(struct ptp_servo *s, double interval_s);
  *  UNLOCKED: set the frequency (the same as before, unless the servo just
  *            reset, when it drops back to its estimate without the
  *            proportional term);
- *  JUMP: set the frequency, then step the clock by -offset_ns;
+ *  JUMP: set the frequency, then step the clock by -s->jump_ns (the
+ *        offset the estimate's window puts at local_ns);
  *  LOCKED: set the frequency.
- * First two samples estimate the frequency (after enough time for ki, as
- * ptp4l's 0.016/ki), then the PI loop runs; the integral stops at the clamp.
+ * The first samples estimate the frequency (over PTP_SERVO_ACQ_MIN_S or
+ * ptp4l's 0.016/ki, whichever is longer; with one Sync a second that is two
+ * samples, as in ptp4l), then the PI loop runs; the integral stops at the clamp.
  */
 enum ptp_servo_state ptp_servo_sample(struct ptp_servo *s, int64_t offset_ns, uint64_t local_ns,
 				      double *ppb);

@@ -189,6 +189,7 @@ ptp_msg_is_event(uint8_t type)
 	_(NOT_FOR_US, "not_for_us")                             \
 	_(SEQ_MISMATCH, "sequence_mismatch")                    \
 	_(NO_TX_STAMP, "no_tx_timestamp")                       \
+	_(SYNC_READ_LATE, "sync_read_late")                     \
 	_(STEPS_REMOVED, "steps_removed_too_large")             \
 	_(FOREIGN_TABLE_FULL, "foreign_table_full")             \
 	_(BAD_MEASUREMENT, "bad_measurement")                   \

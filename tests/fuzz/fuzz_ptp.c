@@ -13,7 +13,10 @@
  * mutated headers get past it to the code behind. Bit 6 makes the rest a
  * conversation instead: frames of (1 length byte, frame), received 100 ms
  * apart, every event frame we send stamped, so that exchanges (Sync, then
- * Delay_Req, then Delay_Resp) reach the arithmetic and the servo.
+ * Delay_Req, then Delay_Resp) reach the arithmetic and the servo. Bit 7
+ * sets what equinox's software timestamps set (burst_stamps, three delay
+ * samples before the servo) and, in a conversation, gives the clock a
+ * reference sample (the host clock a free grandmaster follows) per frame.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -183,6 +186,10 @@ fuzz_clock(const uint8_t *frame, uint32_t len, uint8_t mode, const struct ptp_pa
 	ptp_port_config_init(&c.ports[0], path->transport);
 	c.ports[0].path = *path;
 	c.ports[0].hop_report = true;
+	if (mode & 0x80) {
+		c.ports[0].burst_stamps = true;
+		c.ports[0].servo_min_delay_samples = 3;
+	}
 	if (situation == 2)
 		c.ports[0].role = PTP_ROLE_MASTER;
 	FUZZ_CHECK(ptp_init(&p, &c, now) == 0);
@@ -213,6 +220,9 @@ fuzz_clock(const uint8_t *frame, uint32_t len, uint8_t mode, const struct ptp_pa
 				fuzz_fix_csum(f, n, path);
 			now += 100000000ULL;
 			fuzz_rx(&p, path, f, n, now);
+			if ((mode & 0x80) && n >= 2)
+				ptp_reference_sample(&p, (int64_t)(int8_t)f[0] * 1000 + f[1], 0.125,
+						     now);
 			free(f);
 		}
 	}

@@ -1208,23 +1208,34 @@ START_TEST(test_servo_thresholds)
 	struct ptp_servo_config c = servo_cfg(0, 20000);
 	struct ptp_servo s;
 	double ppb;
+	int i;
 
-	/* 1 ms off and 50 ppm fast: the second sample steps and sets -50 ppm. */
+	/*
+	 * 1 ms off and 50 ppm fast, 8 samples a second: after 1 s of them the
+	 * servo steps the offset it fits (not one sample's: one of them is
+	 * 30 us late) and sets -50 ppm.
+	 */
 	ptp_servo_init(&s, &c, 0);
 	ptp_servo_set_interval(&s, 0.125);
-	ck_assert_int_eq(ptp_servo_sample(&s, 1000000, 0, &ppb), PTP_SERVO_UNLOCKED);
-	ck_assert(ppb == 0);
-	ck_assert_int_eq(ptp_servo_sample(&s, 1006250, 125000000, &ppb), PTP_SERVO_JUMP);
+	for (i = 0; i < 8; i++) {
+		ck_assert_int_eq(ptp_servo_sample(&s, 1000000 + 6250 * i + (i == 5 ? 30000 : 0),
+						  125000000ULL * i, &ppb),
+				 PTP_SERVO_UNLOCKED);
+		ck_assert(ppb == 0);
+	}
+	ck_assert_int_eq(ptp_servo_sample(&s, 1050000, 1000000000, &ppb), PTP_SERVO_JUMP);
 	ck_assert_msg(fabs(ppb + 50000) < 5, "ppb %f", ppb);
+	ck_assert_int_eq(s.jump_ns, 1050000);
 	/* Once locked, step_threshold 0: never again, whatever the offset. */
-	ck_assert_int_eq(ptp_servo_sample(&s, 5000000, 250000000, &ppb), PTP_SERVO_LOCKED);
+	ck_assert_int_eq(ptp_servo_sample(&s, 5000000, 1125000000, &ppb), PTP_SERVO_LOCKED);
 	ck_assert(ppb == -PTP_SERVO_MAX_PPB); /* clamped */
 
 	/* Below first_step_threshold: lock without a step. */
 	ptp_servo_init(&s, &c, 0);
 	ptp_servo_set_interval(&s, 0.125);
-	ptp_servo_sample(&s, 15000, 0, &ppb);
-	ck_assert_int_eq(ptp_servo_sample(&s, 15000, 125000000, &ppb), PTP_SERVO_LOCKED);
+	for (i = 0; i < 8; i++)
+		ptp_servo_sample(&s, 15000, 125000000ULL * i, &ppb);
+	ck_assert_int_eq(ptp_servo_sample(&s, 15000, 1000000000, &ppb), PTP_SERVO_LOCKED);
 
 	/* first_step_threshold 0: never step, even 1 s off. */
 	c = servo_cfg(0, 0);
@@ -1269,14 +1280,59 @@ START_TEST(test_servo_thresholds)
 	ptp_servo_init(&s, &c, 700);
 	ck_assert(s.integral == 700 && s.last_ppb == 700);
 
-	/* Configured constants are capped for fast sync rates as ptp4l does. */
+	/* Scaled with the interval as ptp4l's pi.c does, and capped at its norm_max defaults. */
+	c.kp = 0.7;
+	c.ki = 0.3;
+	ptp_servo_init(&s, &c, 0);
+	ptp_servo_set_interval(&s, 0.125);
+	ck_assert(fabs(s.kp - 0.7 * pow(0.125, -0.3)) < 1e-12);
+	ck_assert(fabs(s.ki - 0.3 * pow(0.125, 0.4)) < 1e-12);
 	c.kp = 20;
 	c.ki = 40;
 	ptp_servo_init(&s, &c, 0);
 	ptp_servo_set_interval(&s, 0.125);
-	ck_assert(s.kp == 8 && s.ki == 16);
+	ck_assert(fabs(s.kp - 5.6) < 1e-12 && fabs(s.ki - 2.4) < 1e-12);
 	ptp_servo_set_interval(&s, 1);
-	ck_assert(s.kp == 1 && s.ki == 2);
+	ck_assert(fabs(s.kp - 0.7) < 1e-12 && fabs(s.ki - 0.3) < 1e-12);
+}
+END_TEST
+
+/*
+ * Locked, an offset five times the running mean of |offset| (and above 1 us)
+ * is left out: 1 ms spikes every 3 s (a preempted worker) leave the clock
+ * alone; a real 1 ms step still gets through after PTP_SERVO_OUTLIER_RUN.
+ */
+START_TEST(test_servo_outliers)
+{
+	struct ptp_servo_config c = servo_cfg(0, 20000);
+	struct ptp_servo s;
+	double ppb, before;
+	uint64_t t = 0;
+	int i;
+
+	c.outlier_factor = PTP_SERVO_OUTLIER_FACTOR_DEFAULT;
+	c.outlier_min_ns = PTP_SERVO_OUTLIER_MIN_DEFAULT_NS;
+	ptp_servo_init(&s, &c, 0);
+	ptp_servo_set_interval(&s, 0.125);
+	ck_assert_int_eq(ptp_servo_sample(&s, 150, t, &ppb), PTP_SERVO_UNLOCKED);
+	for (i = 1; i < 400; i++) {
+		t += 125000000;
+		if (i % 24 == 0) {
+			before = s.last_ppb;
+			ck_assert_int_eq(ptp_servo_sample(&s, 1000000, t, &ppb), PTP_SERVO_LOCKED);
+			ck_assert(ppb == before);
+			t += 125000000;
+		}
+		ptp_servo_sample(&s, (i % 2) ? 150 : -150, t, &ppb);
+	}
+	ck_assert_uint_eq(s.outliers, 16);
+	ck_assert(fabs(s.integral) < 100);
+	for (i = 1; i < PTP_SERVO_OUTLIER_RUN; i++)
+		ptp_servo_sample(&s, 1000000, t += 125000000, &ppb);
+	before = s.last_ppb;
+	ptp_servo_sample(&s, 1000000, t += 125000000, &ppb);
+	ck_assert(ppb < before - 100000);
+	ck_assert_uint_eq(s.outliers, 16 + PTP_SERVO_OUTLIER_RUN - 1);
 }
 END_TEST
 
@@ -1343,12 +1399,11 @@ servo_sim(double freq_err, double noise_ns, int64_t init_err, double end_s, doub
 }
 
 /*
- * +50 ppm, 200 ns noise, 1 ms initial error, kp 0.7 / ki 0.3 at 8 Sync/s.
- * Bounds: within 10 us in under 2 s, and after 10 s |mean| < 50 ns and
- * sd < 200 ns (ptp4l's hardware constants are lively at 8 Hz: the loop's
- * poles sit at 0.94 +/- 0.18i, so noise is filtered less than kp alone says). Then a 5 ms step of
- * the master, with step_threshold 1 ms (back within 10 us in under 2 s) and with 0 (slewed at the
- * 500 ppm clamp: under 25 s).
+ * +50 ppm, 200 ns noise, 1 ms initial error, kp 0.7 / ki 0.3 scaled to 8
+ * Sync/s as ptp4l scales them (1.31 and 0.13). Bounds: within 10 us in under
+ * 2 s, and after 10 s |mean| < 50 ns and sd < 200 ns. Then a 5 ms step of
+ * the master, with step_threshold 1 ms (back within 10 us in under 2 s) and
+ * with 0 (slewed at the 500 ppm clamp: under 25 s).
  */
 START_TEST(test_servo_convergence)
 {
@@ -1913,6 +1968,62 @@ START_TEST(test_sim_asymmetry)
 END_TEST
 
 /*
+ * A free grandmaster follows a reference (for equinox, the host's clock):
+ * its counter +300 ppm and its clock 1 ms off at start, the reference
+ * sampled every 1/8 s without noise. It steps once, then holds within 1 us;
+ * the slave it serves follows within 10 us. The slave's own reference
+ * samples are refused: it has a master. The master keeps the frequency it
+ * learned when the reference stops.
+ */
+START_TEST(test_sim_reference)
+{
+	static struct sim s;
+	struct ptp_config cm, cs;
+	struct sim_node *m, *sl;
+	double worst_m = 0, worst_s = 0;
+	int64_t o;
+
+	memset(&s, 0, sizeof(s));
+	s.noise_ns = 100;
+	sim_config(&cm, 1, 1, PTP_TRANSPORT_UDP4);
+	cm.ports[0].role = PTP_ROLE_MASTER;
+	sim_config(&cs, 2, 1, PTP_TRANSPORT_UDP4);
+	m = sim_add(&s, &cm, 300e-6, -1000000);
+	sl = sim_add(&s, &cs, -20e-6, 0);
+	sim_link(&s, 0, 0, 1, 0, 20000, 20000);
+	while (s.T < 30 * SEC) {
+		uint64_t c;
+
+		sim_run(&s, s.T + 125e6);
+		c = sim_ctr(m, s.T);
+		o = ptp_time(&m->p, c, NULL) - (SIM_T0 + (int64_t)llround(s.T));
+		ck_assert(ptp_reference_sample(&m->p, o, 0.125, c));
+		c = sim_ctr(sl, s.T);
+		if (s.T > 5 * SEC)
+			ck_assert(!ptp_reference_sample(&sl->p, 0, 0.125, c));
+		if (s.T >= 10 * SEC) {
+			worst_m = fmax(worst_m, fabs((double)o));
+			worst_s = fmax(worst_s, fabs((double)(ptp_time(&sl->p, c, NULL) -
+							      (SIM_T0 + (int64_t)llround(s.T)))));
+		}
+	}
+	printf("sim: grandmaster on a reference: after 10 s within %.0f ns, its slave within "
+	       "%.0f ns; frequency %.0f ppb\n",
+	       worst_m, worst_s, m->p.freq_ppb);
+	fflush(stdout);
+	ck_assert(m->p.ref_active);
+	ck_assert(!sl->p.ref_active);
+	ck_assert(ptp_follows_reference(&m->p));
+	ck_assert(!ptp_follows_reference(&sl->p));
+	ck_assert_uint_eq(m->p.steps, 1);
+	ck_assert(worst_m < 1000);
+	ck_assert(worst_s < 10000);
+	ck_assert(fabs(m->p.freq_ppb + 300000 / 1.0003) < 100);
+	ck_assert_int_eq(sl->p.ports[0].state, PTP_PS_SLAVE);
+}
+END_TEST
+
+/*
  * A boundary clock: GM -- (port 1, slave) BC (port 2, master) -- ordinary
  * slave. The end slave sees the GM two steps away through the BC, and
  * follows it within 10 us. It takes longer than one hop: the BC's master
@@ -2284,6 +2395,87 @@ at(const struct feed *fd, int64_t t)
 }
 
 /*
+ * A clock that never locked and selects a master of the other timescale says
+ * its time on the master's scale (TAI -> UTC: 37 s back for an ARB master,
+ * as a ptp4l master serving the system clock is), so that its servo sees the
+ * real error; a clock that locked once leaves that to the servo.
+ */
+START_TEST(test_timescale_change)
+{
+	static struct feed fd;
+	struct ptp_config c;
+	struct ptp_msg m;
+	int64_t before, after;
+	int pass, i;
+
+	for (pass = 0; pass < 2; pass++) {
+		memset(&fd, 0, sizeof(fd));
+		sim_config(&c, 2, 1, PTP_TRANSPORT_UDP4);
+		c.time_ns = SIM_T0;
+		c.ports[0].role = PTP_ROLE_SLAVE;
+		fd.c0 = 5000000000ULL;
+		ck_assert_int_eq(ptp_init(&fd.p, &c, fd.c0), 0);
+		ck_assert(fd.p.tpds.flags & PTP_FLAG_PTP_TIMESCALE);
+		fd.p.locked_once = pass == 1;
+		ptp_path_init(&fd.path, PTP_TRANSPORT_UDP4);
+		fd.path.src_ip[0] = 10;
+		fd.path.src_ip[3] = 9;
+		fd.master.clock.id[0] = 0x0e;
+		fd.master.port = 1;
+		before = ptp_time(&fd.p, fd.c0 + 1000000, NULL);
+		for (i = 0; i < 2; i++) {
+			m = feed_hdr(&fd, PTP_MSG_ANNOUNCE, (uint16_t)i, 0);
+			m.hdr.flags = PTP_FLAG_TWO_STEP; /* ARB timescale */
+			m.announce.utc_offset = 37;
+			m.announce.gm_priority1 = 100;
+			m.announce.gm_quality.clock_class = 248;
+			m.announce.gm_identity.id[0] = 0x0e;
+			ck_assert_int_eq(feed_msg(&fd, &m, fd.c0 + 100000ULL * (i + 1)), PTP_OK);
+		}
+		ck_assert_int_eq(fd.p.ports[0].state, PTP_PS_UNCALIBRATED);
+		ck_assert(!(fd.p.tpds.flags & PTP_FLAG_PTP_TIMESCALE));
+		after = ptp_time(&fd.p, fd.c0 + 1000000, NULL);
+		ck_assert_int_eq(after - before, pass == 0 ? -37 * PTP_NS_PER_SEC : 0);
+	}
+}
+END_TEST
+
+/*
+ * burst_stamps (software timestamps): a Follow_Up read in the same burst as
+ * its Sync (the same RX stamp) means both were read late: the sample is
+ * dropped as sync_read_late. Without the flag, or with distinct stamps, the
+ * pair is used.
+ */
+START_TEST(test_sync_read_late)
+{
+	static struct feed fd;
+	struct ptp_msg m;
+	int pass;
+
+	for (pass = 0; pass < 3; pass++) {
+		struct ptp_port *pt;
+		uint64_t s_rx, f_rx, before;
+
+		feed_start(&fd, 0);
+		pt = &fd.p.ports[0];
+		pt->cfg.burst_stamps = pass != 1;
+		s_rx = at(&fd, 1000000);
+		f_rx = pass == 2 ? s_rx + 30000 : s_rx;
+		before = pt->drops[PTP_DROP_SYNC_READ_LATE];
+		m = feed_hdr(&fd, PTP_MSG_SYNC, 7, 0);
+		m.hdr.flags = PTP_FLAG_TWO_STEP;
+		ck_assert_int_eq(feed_msg(&fd, &m, s_rx), PTP_OK);
+		m = feed_hdr(&fd, PTP_MSG_FOLLOW_UP, 7, 0);
+		ptp_ns_to_ts(SIM_T0 + 1000000, &m.ts);
+		ck_assert_int_eq(feed_msg(&fd, &m, f_rx),
+				 pass == 0 ? PTP_DROP_SYNC_READ_LATE : PTP_OK);
+		ck_assert_uint_eq(pt->drops[PTP_DROP_SYNC_READ_LATE] - before, pass == 0);
+		ck_assert(pt->sd.have_t1t2 == (pass != 0));
+	}
+}
+END_TEST
+
+/*
  * The slave is 1000 ns ahead; 5250 ns down, 4750 ns up (mean 5000,
  * delayAsymmetry +250, configured); a transparent clock adds 100.25 ns to
  * the Sync, noted in its correctionField.
@@ -2644,12 +2836,15 @@ ptp_suite(void)
 	tcase_add_test(tc, test_queues_bounded);
 	tcase_add_test(tc, test_feed_exchange);
 	tcase_add_test(tc, test_feed_master);
+	tcase_add_test(tc, test_timescale_change);
+	tcase_add_test(tc, test_sync_read_late);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("servo");
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, test_servo_thresholds);
 	tcase_add_test(tc, test_servo_convergence);
+	tcase_add_test(tc, test_servo_outliers);
 	tcase_add_test(tc, test_clock_model);
 	tcase_add_test(tc, test_asymmetry_arithmetic);
 	tcase_add_test(tc, test_delay_filter);
@@ -2665,6 +2860,7 @@ ptp_suite(void)
 	tcase_add_test(tc, test_sim_slave_only_timeout);
 	tcase_add_test(tc, test_sim_delay_step_alarm);
 	tcase_add_test(tc, test_sim_mpls_hops);
+	tcase_add_test(tc, test_sim_reference);
 	suite_add_tcase(s, tc);
 	return s;
 }
