@@ -141,6 +141,8 @@ void
 eqx_dp_tx_stamped(struct eqx_dp_ctx *c, unsigned int p, struct rte_mbuf *m)
 {
 	struct eqx_event ev = { .type = EQX_EV_TX_STAMP, .vip = (uint16_t)p };
+	uint64_t before;
+	uint32_t len;
 	uint16_t port;
 
 	if (unlikely(p >= c->app->n_ports)) {
@@ -152,13 +154,22 @@ eqx_dp_tx_stamped(struct eqx_dp_ctx *c, unsigned int p, struct rte_mbuf *m)
 		tx_flush_port(c, p);
 	ev.stamp.cookie = *RTE_MBUF_DYNFIELD(m, eqx_stamp_offset, uint64_t *);
 	m->ol_flags &= ~eqx_tx_stamp_flag;
-	ev.stamp.tsc = rte_rdtsc();
+	len = rte_pktmbuf_pkt_len(m); /* the PMD may free m as soon as it is sent */
+	before = rte_rdtsc();
 	if (rte_eth_tx_burst(port, (uint16_t)c->w->id, &m, 1) != 1) {
 		drop(c, EQX_DROP_TX_FULL, m);
 		return;
 	}
+	/*
+	 * The stamp is the TSC right before the burst (read after it, the veth
+	 * tests showed a negative path delay: later than the kernel's own stamp).
+	 * How long the burst took goes along in backend (cycles), for the agent to
+	 * judge the sample.
+	 */
+	ev.stamp.tsc = before;
+	ev.backend = (uint32_t)RTE_MIN(rte_rdtsc() - before, (uint64_t)UINT32_MAX);
 	c->w->stats.tx_packets++;
-	c->w->stats.tx_bytes += rte_pktmbuf_pkt_len(m);
+	c->w->stats.tx_bytes += len;
 	if (rte_ring_sp_enqueue_elem(c->w->events, &ev, sizeof(ev)) != 0)
 		c->w->stats.events_lost++;
 }
