@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include <rte_cycles.h>
+#include <rte_lcore.h>
 #include <rte_telemetry.h>
 
 #include "agent.h"
@@ -214,4 +215,16 @@ eqx_agent_send_stamped(struct eqx_app *app, struct rte_mbuf *m, uint16_t port, u
 	m->ol_flags |= eqx_tx_stamp_flag;
 	*RTE_MBUF_DYNFIELD(m, eqx_stamp_offset, uint64_t *) = cookie;
 	return eqx_control_send(app, m);
+}
+
+struct rte_ring *
+eqx_agent_worker_ring(const struct eqx_worker *w, const char *what, size_t esize,
+		      unsigned int count)
+{
+	char name[RTE_RING_NAMESIZE];
+
+	snprintf(name, sizeof(name), "eqx_%s%u", what, w->id);
+	return rte_ring_create_elem(name, (unsigned int)esize, count,
+				    (int)rte_lcore_to_socket_id(w->lcore),
+				    RING_F_SP_ENQ | RING_F_SC_DEQ);
 }

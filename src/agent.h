@@ -10,6 +10,9 @@
 
 #include <jansson.h>
 
+#include <rte_cycles.h>
+#include <rte_time.h>
+
 #include "eqx.h"
 
 struct eqx_agent {
@@ -56,6 +59,31 @@ int eqx_agents_telemetry_init(void);
  * worker reads the TSC right before the burst that carries it alone.
  */
 int eqx_agent_send_stamped(struct eqx_app *app, struct rte_mbuf *m, uint16_t port, uint64_t cookie);
+
+#define NS_PER_SEC 1000000000ULL
+
+/* A TSC reading as monotonic nanoseconds (the clock the lib/ agents are driven with). */
+static inline uint64_t
+eqx_agent_tsc_ns(uint64_t tsc)
+{
+	uint64_t hz = eqx.tsc_hz;
+
+	return tsc / hz * NS_PER_SEC + tsc % hz * NS_PER_SEC / hz;
+}
+
+static inline uint64_t
+eqx_agent_now_ns(void)
+{
+	return eqx_agent_tsc_ns(rte_rdtsc());
+}
+
+/*
+ * A ring of count elements of esize bytes between worker w and the control
+ * lcore (one producer, one consumer), on w's socket, named "eqx_<what><w>";
+ * NULL when it cannot be made.
+ */
+struct rte_ring *eqx_agent_worker_ring(const struct eqx_worker *w, const char *what, size_t esize,
+				       unsigned int count);
 
 /* The TSC at which the worker received the burst a passed-up frame came in. */
 static inline uint64_t

@@ -51,7 +51,6 @@ RTE_LOG_REGISTER(eqx_logtype_cluster, equinox.cluster, INFO);
 	rte_log(RTE_LOG_##level, eqx_logtype_cluster, "equinox: cluster: " fmt "\n", ##__VA_ARGS__)
 
 #define NS_PER_MS 1000000ULL
-#define NS_PER_SEC 1000000000ULL
 
 #define CL_RING_SIZE 16384            /* per worker and direction */
 #define EVENTS_PER_POLL 4096          /* records taken from each worker's ring a poll */
@@ -114,20 +113,6 @@ static struct {
 } cl;
 
 static bool running;
-
-static inline uint64_t
-tsc_ns(uint64_t tsc)
-{
-	uint64_t hz = eqx.tsc_hz;
-
-	return tsc / hz * NS_PER_SEC + tsc % hz * NS_PER_SEC / hz;
-}
-
-static inline uint64_t
-now_ns(void)
-{
-	return tsc_ns(rte_rdtsc());
-}
 
 bool
 eqx_cluster_active(void)
@@ -213,7 +198,7 @@ fallback(struct eqx_app *app, unsigned int w, const struct flow_key *k)
 		return;
 	}
 	t = vip->maglev;
-	if (vip->prev_maglev != NULL && cluster_node_in_transition(cl.node, now_ns())) {
+	if (vip->prev_maglev != NULL && cluster_node_in_transition(cl.node, eqx_agent_now_ns())) {
 		t = vip->prev_maglev;
 		cl.st.fallbacks_previous++;
 	} else {
@@ -298,7 +283,7 @@ prepare(struct eqx_app *app, const struct cluster_action *a)
 		cl.st.gen_prepared++;
 	else
 		cl.st.gen_prepare_failed++;
-	cluster_node_gen_prepared(cl.node, now_ns(), a->gen, c != NULL, &cl.acts);
+	cluster_node_gen_prepared(cl.node, eqx_agent_now_ns(), a->gen, c != NULL, &cl.acts);
 }
 
 static void
@@ -446,11 +431,13 @@ eqx_cluster_held(struct eqx_app *app, unsigned int w, struct rte_mbuf *m)
 	}
 	for (i = 0; cl.held[i].m != NULL; i++)
 		;
-	cl.held[i] = (struct held){ .m = m, .since_ns = now_ns(), .key = k, .worker = (uint16_t)w };
+	cl.held[i] = (struct held){
+		.m = m, .since_ns = eqx_agent_now_ns(), .key = k, .worker = (uint16_t)w
+	};
 	cl.n_held++;
 	cl.st.held++;
-	rc = cluster_node_query(cl.node, now_ns(), CLUSTER_ITEM_FLOW, &k, 1ULL << (w & 63),
-				&cl.acts);
+	rc = cluster_node_query(cl.node, eqx_agent_now_ns(), CLUSTER_ITEM_FLOW, &k,
+				1ULL << (w & 63), &cl.acts);
 	if (rc == 0 || rc == -EALREADY) {
 		cl.st.queries++;
 	} else {
@@ -466,7 +453,7 @@ static void
 on_datagram(struct eqx_app *app, const struct eqx_udp_dgram *d, void *arg)
 {
 	RTE_SET_USED(arg);
-	cluster_node_rx(cl.node, tsc_ns(d->rx_tsc), d->data, d->len, &cl.acts);
+	cluster_node_rx(cl.node, eqx_agent_tsc_ns(d->rx_tsc), d->data, d->len, &cl.acts);
 	acts_apply(app);
 }
 
@@ -526,7 +513,7 @@ drain_events(struct eqx_app *app, uint64_t now)
 static void
 cluster_poll(struct eqx_app *app, uint64_t now_tsc)
 {
-	uint64_t now = tsc_ns(now_tsc);
+	uint64_t now = eqx_agent_tsc_ns(now_tsc);
 
 	drain_events(app, now);
 	if (now >= cluster_node_next_deadline(cl.node))
@@ -542,7 +529,7 @@ cluster_poll(struct eqx_app *app, uint64_t now_tsc)
 static int64_t
 propose(const char *blob)
 {
-	int64_t gen = cluster_node_gen_propose(cl.node, now_ns(), (const uint8_t *)blob,
+	int64_t gen = cluster_node_gen_propose(cl.node, eqx_agent_now_ns(), (const uint8_t *)blob,
 					       (uint32_t)strlen(blob), &cl.acts);
 
 	if (gen < 0)
@@ -669,20 +656,15 @@ enabled(const struct cfg *cfg)
 static int
 rings_create(struct eqx_app *app)
 {
-	char name[RTE_RING_NAMESIZE];
 	unsigned int w;
 
 	for (w = 0; w < app->n_workers; w++) {
 		struct eqx_worker *wk = &app->workers[w];
-		int socket = (int)rte_lcore_to_socket_id(wk->lcore);
 
-		snprintf(name, sizeof(name), "eqx_clev%u", w);
-		wk->cl_events = rte_ring_create_elem(name, sizeof(struct cluster_rec), CL_RING_SIZE,
-						     socket, RING_F_SP_ENQ | RING_F_SC_DEQ);
-		snprintf(name, sizeof(name), "eqx_clins%u", w);
-		wk->cl_installs =
-			rte_ring_create_elem(name, sizeof(struct eqx_cl_install), CL_RING_SIZE,
-					     socket, RING_F_SP_ENQ | RING_F_SC_DEQ);
+		wk->cl_events =
+			eqx_agent_worker_ring(wk, "clev", sizeof(struct cluster_rec), CL_RING_SIZE);
+		wk->cl_installs = eqx_agent_worker_ring(wk, "clins", sizeof(struct eqx_cl_install),
+							CL_RING_SIZE);
 		if (wk->cl_events == NULL || wk->cl_installs == NULL)
 			return -ENOMEM;
 	}
@@ -694,7 +676,7 @@ start(struct eqx_app *app)
 {
 	const struct cfg *cfg = app->cfg;
 	struct cluster_conf *c;
-	uint64_t now = now_ns();
+	uint64_t now = eqx_agent_now_ns();
 	char *blob;
 	unsigned int i;
 	int rc;
@@ -796,7 +778,7 @@ agent_json(struct eqx_app *app)
 	struct cluster_gen *g = cluster_node_gen(cl.node);
 	json_t *o, *members = json_array(), *drops = json_object(), *node = json_object();
 	json_t *rx = json_object(), *tx = json_object();
-	uint64_t dropped = 0, now = now_ns();
+	uint64_t dropped = 0, now = eqx_agent_now_ns();
 	unsigned int i;
 
 	RTE_SET_USED(app);

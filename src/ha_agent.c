@@ -62,7 +62,6 @@ RTE_LOG_REGISTER(eqx_logtype_ha, equinox.ha, INFO);
 	rte_log(RTE_LOG_##level, eqx_logtype_ha, "equinox: ha: " fmt "\n", ##__VA_ARGS__)
 
 #define NS_PER_MS 1000000ULL
-#define NS_PER_SEC 1000000000ULL
 
 #define HA_RING_SIZE 16384           /* per worker and direction, struct eqx_flow_event */
 #define LINK_CHECK_MS 10             /* the issue: a port whose link is down -> fault */
@@ -200,20 +199,6 @@ struct ha_agent {
 };
 
 static struct ha_agent ha = { .ifd = -1 };
-
-static uint64_t
-tsc_ns(uint64_t tsc)
-{
-	uint64_t hz = eqx.tsc_hz;
-
-	return tsc / hz * NS_PER_SEC + tsc % hz * NS_PER_SEC / hz;
-}
-
-static uint64_t
-now_ns(void)
-{
-	return tsc_ns(rte_rdtsc());
-}
 
 /* ---- references: the ids both boxes agree on ---- */
 
@@ -545,7 +530,7 @@ deliver(void *arg, uint64_t seq, const struct ha_rec *r)
 {
 	struct eqx_app *app = arg;
 	const struct eqx_state *st = app->state;
-	uint64_t now = now_ns(), bref;
+	uint64_t now = eqx_agent_now_ns(), bref;
 	struct ha_store_ent *e;
 	struct flow_key k;
 	uint8_t kind, state;
@@ -739,7 +724,7 @@ eqx_ha_pin(struct eqx_app *app, const struct eqx_event *ev)
 		ha.st.store_full++;
 		return;
 	}
-	e->stamp = now_ns();
+	e->stamp = eqx_agent_now_ns();
 	/* The worker that pinned holds it, and the fan-out gives it to the others. */
 	e->holders = ha.all_workers;
 	if (!created && e->backend == bref && e->vip == vref)
@@ -1137,7 +1122,7 @@ tx_drain(struct eqx_app *app, uint64_t now)
 static void
 on_datagram(struct eqx_app *app, const struct eqx_udp_dgram *d, void *arg)
 {
-	uint64_t now = now_ns();
+	uint64_t now = eqx_agent_now_ns();
 
 	RTE_SET_USED(arg);
 	if (d->port != ha.ha_port) {
@@ -1205,21 +1190,15 @@ port_ifname(const char *device, char *out)
 static int
 rings_create(struct eqx_app *app)
 {
-	char name[RTE_RING_NAMESIZE];
 	unsigned int w;
 
 	for (w = 0; w < app->n_workers; w++) {
 		struct eqx_worker *wk = &app->workers[w];
-		int socket = (int)rte_lcore_to_socket_id(wk->lcore);
 
-		snprintf(name, sizeof(name), "eqx_haev%u", w);
-		wk->ha_events =
-			rte_ring_create_elem(name, sizeof(struct eqx_flow_event), HA_RING_SIZE,
-					     socket, RING_F_SP_ENQ | RING_F_SC_DEQ);
-		snprintf(name, sizeof(name), "eqx_hains%u", w);
-		wk->ha_installs =
-			rte_ring_create_elem(name, sizeof(struct eqx_flow_event), HA_RING_SIZE,
-					     socket, RING_F_SP_ENQ | RING_F_SC_DEQ);
+		wk->ha_events = eqx_agent_worker_ring(wk, "haev", sizeof(struct eqx_flow_event),
+						      HA_RING_SIZE);
+		wk->ha_installs = eqx_agent_worker_ring(wk, "hains", sizeof(struct eqx_flow_event),
+							HA_RING_SIZE);
 		if (wk->ha_events == NULL || wk->ha_installs == NULL)
 			return -ENOMEM;
 	}
@@ -1233,7 +1212,7 @@ start(struct eqx_app *app)
 	struct ha_node_conf c;
 	struct cfg_addr nh;
 	unsigned int p, route_port;
-	uint64_t now = now_ns(), cap;
+	uint64_t now = eqx_agent_now_ns(), cap;
 	char peer[64];
 	int idx, rc;
 
@@ -1331,7 +1310,7 @@ start(struct eqx_app *app)
 static void
 ha_poll(struct eqx_app *app, uint64_t now_tsc)
 {
-	uint64_t now = tsc_ns(now_tsc);
+	uint64_t now = eqx_agent_tsc_ns(now_tsc);
 
 	refs_update(app->state);
 	link_check(app, now);
@@ -1371,7 +1350,7 @@ reload(struct eqx_app *app)
 static void
 stop(struct eqx_app *app)
 {
-	uint64_t now = now_ns();
+	uint64_t now = eqx_agent_now_ns();
 
 	/* FAULT for good and a priority-0 heartbeat: the peer takes over without waiting. */
 	ha_node_shutdown(ha.node, now, &ha.acts);
@@ -1459,7 +1438,7 @@ agent_json(struct eqx_app *app)
 	const struct ha_fsm *f = ha_node_fsm(ha.node);
 	const struct ha_transition *last = ha_fsm_last(f);
 	struct ha_sync_status ss;
-	uint64_t now = now_ns();
+	uint64_t now = eqx_agent_now_ns();
 	json_t *o, *peer, *sync, *hist = json_array();
 	char addr[64], digest[24], mac[24];
 	unsigned int i, first;
@@ -1562,7 +1541,7 @@ static json_t *
 ctl(struct eqx_app *app, json_t *args, const char **err)
 {
 	const char *cmd = json_string_value(json_array_get(args, 0));
-	uint64_t now = now_ns();
+	uint64_t now = eqx_agent_now_ns();
 	int rc;
 
 	if (cmd == NULL) {
