@@ -197,15 +197,22 @@ fallback(struct eqx_app *app, unsigned int w, const struct flow_key *k)
 		release(app, w, k, 0, UINT32_MAX, 0);
 		return;
 	}
+	/*
+	 * A TCP segment without SYN that nobody knows began before the change
+	 * (its instance's walk had not recorded it yet): the previous table was
+	 * the truth then. A UDP datagram nobody knows is a new flow.
+	 */
 	t = vip->maglev;
-	if (vip->prev_maglev != NULL && cluster_node_in_transition(cl.node, eqx_agent_now_ns())) {
+	if (k->proto == NET_PROTO_TCP && vip->prev_maglev != NULL &&
+	    cluster_node_in_transition(cl.node, eqx_agent_now_ns())) {
 		t = vip->prev_maglev;
 		cl.st.fallbacks_previous++;
 	} else {
 		cl.st.fallbacks_current++;
 	}
 	slot = maglev_lookup(t->slots, t->size, flow_hash(k));
-	release(app, w, k, vip->id, slot == MAGLEV_EMPTY ? UINT32_MAX : slot, FLOW_STATE_EST);
+	release(app, w, k, vip->id, slot == MAGLEV_EMPTY ? UINT32_MAX : slot,
+		k->proto == NET_PROTO_TCP ? FLOW_STATE_EST : FLOW_STATE_UDP);
 }
 
 /* An owner's answer: the backend by address in this box's VIP of the key. */

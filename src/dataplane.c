@@ -620,15 +620,21 @@ cluster_prev_choice(struct eqx_dp_ctx *c, const struct eqx_vip *vip, uint32_t ha
  * Distributed mode: a mid-connection TCP segment (no SYN) of a flow this
  * worker does not know began on another instance (the router moved it). It
  * goes up to the cluster agent, which asks the flow's owner and hands it
- * back with the answer installed. True when it went up.
+ * back with the answer installed. A UDP datagram of an unknown flow may
+ * equally be new or be a known-active flow's: it is asked about only while a
+ * transition keeps the previous table (outside one, every member gives an
+ * unrecorded flow the same backend; the agent balances an unknown UDP flow
+ * by the current table). True when it went up.
  */
 static __rte_noinline bool
 cluster_ask(struct eqx_dp_ctx *c, unsigned int p, struct pending *pd)
 {
 	struct rte_mbuf *m = pd->m;
 
-	if (c->cluster_reinject || pd->h.l4_proto != NET_PROTO_TCP ||
-	    (pd->h.tcp_flags & NET_TCP_SYN) != 0 || pd->vip->affinity == CFG_AFFINITY_CLIENT_IP)
+	if (c->cluster_reinject || pd->vip->affinity == CFG_AFFINITY_CLIENT_IP)
+		return false;
+	if (pd->h.l4_proto == NET_PROTO_TCP ? (pd->h.tcp_flags & NET_TCP_SYN) != 0
+					    : pd->vip->prev_maglev == NULL)
 		return false;
 	m->port = (uint16_t)p;
 	*EQX_HOPS(m) = EQX_HOPS_CLUSTER;

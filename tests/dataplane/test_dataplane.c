@@ -4,7 +4,7 @@
  * --no-pci) on a net_ring port. A table of input frames with the verdict and
  * the bytes equinox must send (vectors.h, built with scapy), then behaviour
  * across generation swaps: flows keep their backend, removed and draining
- * backends get no new flows.
+ * backends get no new flows, and distributed mode's queries and records.
  * EAL starts once per process, so the cases run with CK_FORK=no.
  */
 #include <stdio.h>
@@ -18,6 +18,7 @@
 #include <rte_ethdev.h>
 #include <rte_malloc.h>
 
+#include "cluster/cluster_wire.h"
 #include "control.h"
 #include "dataplane.h"
 #include "vectors.h"
@@ -61,7 +62,16 @@ static const char *config_fmt =
 	"      \"forwarding\": \"l2dsr\", \"backends\": [ { \"address\": \"fd00:200::21\" } ] },"
 	"    { \"name\": \"vip11\", \"address\": \"10.200.0.106\", \"port\": 80,"
 	"      \"affinity\": { \"mode\": \"client-ip\", \"timeout_s\": 300 },"
-	"      \"backends\": [ %s ] } ] }";
+	"      \"backends\": [ %s ] },"
+	"    { \"name\": \"vip12\", \"address\": \"10.200.0.107\", \"protocol\": \"udp\","
+	"      \"port\": 53, \"backends\": [ %s ] } ]%s }";
+
+/* Distributed mode, member 1 of two (no agent runs here: the test plays its part). */
+static const char *cluster_section =
+	", \"cluster\": { \"mode\": \"distributed\", \"key\": "
+	"\"5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a\","
+	"  \"members\": [ { \"id\": 1, \"address\": \"10.200.0.10\" },"
+	"                { \"id\": 2, \"address\": \"10.200.0.11\" } ] }";
 
 /* Outside a running test (set-up) a failed check cannot unwind: exit instead. */
 #define REQUIRE(cond)                                                  \
@@ -72,13 +82,16 @@ static const char *config_fmt =
 		}                                                      \
 	} while (0)
 
+static bool distributed; /* the next configs are in distributed mode */
+
 static int
 try_apply(const char *vip2_backends, struct cfg_errors *errs)
 {
 	char text[8192];
 	struct cfg *c;
 
-	snprintf(text, sizeof(text), config_fmt, vip2_backends, vip2_backends);
+	snprintf(text, sizeof(text), config_fmt, vip2_backends, vip2_backends, vip2_backends,
+		 distributed ? cluster_section : "");
 	c = cfg_load_json(text, strlen(text), errs);
 	if (c == NULL)
 		return -1;
@@ -436,6 +449,150 @@ START_TEST(active_flows_counted)
 }
 END_TEST
 
+/* A frame to 10.200.0.<vip> from client c, port sp: TCP (syn or ack) to 80 or UDP to 53. */
+static struct rte_mbuf *
+l4_frame(unsigned int c, uint16_t sp, uint8_t vip, uint8_t proto, bool syn)
+{
+	uint8_t f[54] = { 2, 0, 0, 0, 0, 0x0a, 2, 0, 0, 0, 0, 1, 0x08, 0x00 };
+	uint8_t *ip = f + 14, *l4 = f + 34;
+	size_t len = proto == NET_PROTO_TCP ? 54 : 42;
+
+	ip[0] = 0x45;
+	net_put16(ip + 2, (uint16_t)(len - 14));
+	ip[8] = 64;
+	ip[9] = proto;
+	memcpy(ip + 12, (uint8_t[]){ 10, 200, (uint8_t)(1 + c / 250), (uint8_t)(c % 250 + 1) }, 4);
+	memcpy(ip + 16, (uint8_t[]){ 10, 200, 0, vip }, 4);
+	net_put16(ip + 10, net_ip4_hdr_csum(ip, 20));
+	net_put16(l4, sp);
+	if (proto == NET_PROTO_TCP) {
+		net_put16(l4 + 2, 80);
+		l4[12] = 0x50;
+		l4[13] = syn ? NET_TCP_SYN : NET_TCP_ACK;
+	} else {
+		net_put16(l4 + 2, 53);
+		net_put16(l4 + 4, 8);
+	}
+	return frame(f, len);
+}
+
+/* The last octet of the backend a transmitted IPIP frame went to; frees it. */
+static int
+sent_to(struct rte_mbuf *out)
+{
+	int octet;
+
+	ck_assert_ptr_nonnull(out);
+	octet = rte_pktmbuf_mtod(out, const uint8_t *)[14 + 19];
+	rte_pktmbuf_free(out);
+	return octet;
+}
+
+/*
+ * Distributed mode during a transition (.24 removed from vip2 and vip12): a
+ * TCP segment without SYN and a UDP datagram of unknown flows go up to the
+ * control lcore as held cluster queries instead of being balanced; the
+ * agent's install puts the flow in the table and re-injects the frame, which
+ * then leaves for the installed backend; a new flow whose backend differs
+ * between the two tables is recorded for its owner. Outside a transition a
+ * UDP datagram is balanced at once.
+ */
+START_TEST(cluster_queries_and_records_during_a_transition)
+{
+	struct eqx_worker *w = &eqx.workers[0];
+	const char *two = "{ \"address\": \"10.200.0.22\" }, { \"address\": \"10.200.0.23\" }";
+	struct rte_mbuf *up;
+	struct cluster_rec rec;
+	uint64_t queries, records;
+	unsigned int i, recorded = 0;
+	int octet;
+
+	if (w->cl_events == NULL) {
+		w->cl_events = rte_ring_create_elem("dp_clev", sizeof(struct cluster_rec), 4096, 0,
+						    RING_F_SP_ENQ | RING_F_SC_DEQ);
+		w->cl_installs = rte_ring_create_elem("dp_clins", sizeof(struct eqx_cl_install),
+						      1024, 0, RING_F_SP_ENQ | RING_F_SC_DEQ);
+		ck_assert_ptr_nonnull(w->cl_events);
+		ck_assert_ptr_nonnull(w->cl_installs);
+	}
+	distributed = true;
+	eqx.cluster_gen = 1;
+	eqx.cluster_prev = EQX_CL_PREV_DROP;
+	apply(three_backends);
+	flow_flush(w->flows, UINT32_MAX);
+	ck_assert(eqx.state->cluster);
+
+	/* No transition: a UDP datagram of a new flow is balanced at once. */
+	octet = sent_to(through_worker(l4_frame(1, 4000, 107, NET_PROTO_UDP, false)));
+	ck_assert_int_ge(octet, 22);
+
+	eqx.cluster_gen = 2;
+	eqx.cluster_prev = EQX_CL_PREV_SHIFT;
+	apply(two);
+	ck_assert_ptr_nonnull(eqx.state->vips[1].prev_maglev);
+
+	/* An ACK of a flow this worker never saw: held, asked about, nothing sent. */
+	queries = w->stats.cluster_queries;
+	ck_assert_ptr_null(through_worker(l4_frame(2, 5000, 101, NET_PROTO_TCP, false)));
+	ck_assert_uint_eq(w->stats.cluster_queries, queries + 1);
+	ck_assert_int_eq(rte_ring_dequeue(w->to_ctrl, (void **)&up), 0);
+	ck_assert_uint_eq(*EQX_HOPS(up), EQX_HOPS_CLUSTER);
+
+	/* The agent installs the owner's answer (.23) and hands the segment back. */
+	{
+		struct eqx_cl_install in = { .m = up, .state = FLOW_STATE_EST };
+		const struct eqx_vip *v = &eqx.state->vips[1];
+		struct net_hdrs h;
+
+		for (i = 0; i < v->n_backends; i++)
+			if (eqx.state->backend_by_id[v->backends[i]]->addr[3] == 23)
+				in.backend = v->backends[i];
+		ck_assert_int_eq(net_parse(rte_pktmbuf_mtod(up, const uint8_t *),
+					   rte_pktmbuf_data_len(up), &h),
+				 NET_PARSE_OK);
+		memset(&in.key, 0, sizeof(in.key));
+		in.key.family = 4;
+		in.key.proto = NET_PROTO_TCP;
+		memcpy(in.key.src, h.src, 4);
+		memcpy(in.key.dst, h.dst, 4);
+		in.key.sport = h.sport;
+		in.key.dport = h.dport;
+		in.vip = v->id;
+		ck_assert_int_eq(rte_ring_enqueue_elem(w->cl_installs, &in, sizeof(in)), 0);
+	}
+	eqx_dp_installs(&ctx);
+	eqx_dp_flush(&ctx);
+	ck_assert_int_eq(rte_ring_dequeue(tx_ring, (void **)&up), 0);
+	ck_assert_int_eq(sent_to(up), 23);
+	/* The next segment of that flow finds the installed entry. */
+	ck_assert_int_eq(sent_to(through_worker(l4_frame(2, 5000, 101, NET_PROTO_TCP, false))), 23);
+
+	/* A UDP datagram of an unknown flow during the transition is asked about too. */
+	queries = w->stats.cluster_queries;
+	ck_assert_ptr_null(through_worker(l4_frame(3, 6000, 107, NET_PROTO_UDP, false)));
+	ck_assert_uint_eq(w->stats.cluster_queries, queries + 1);
+	ck_assert_int_eq(rte_ring_dequeue(w->to_ctrl, (void **)&up), 0);
+	rte_pktmbuf_free(up);
+
+	/* New flows: those the previous table sent to .24 are recorded for their owner. */
+	records = w->stats.cluster_records;
+	for (i = 0; i < 200; i++)
+		ck_assert_int_ne(
+			sent_to(through_worker(l4_frame(10 + i, 7000, 101, NET_PROTO_TCP, true))),
+			24);
+	while (rte_ring_dequeue_elem(w->cl_events, &rec, sizeof(rec)) == 0)
+		recorded++;
+	ck_assert_uint_gt(recorded, 0);
+	ck_assert_uint_eq(w->stats.cluster_records, records + recorded);
+
+	/* Back to standalone for the other cases. */
+	distributed = false;
+	eqx.cluster_prev = EQX_CL_PREV_DROP;
+	apply(three_backends);
+	flow_flush(w->flows, UINT32_MAX);
+}
+END_TEST
+
 static Suite *
 dataplane_suite(void)
 {
@@ -451,6 +608,7 @@ dataplane_suite(void)
 	tcase_add_test(tc, invalid_generation_is_rejected_and_old_one_kept);
 	tcase_add_test(tc, affinity_pins_clients_across_additions);
 	tcase_add_test(tc, active_flows_counted);
+	tcase_add_test(tc, cluster_queries_and_records_during_a_transition);
 	suite_add_tcase(s, tc);
 	return s;
 }
