@@ -866,16 +866,22 @@ ptp_port_timers(struct ptp *p, struct ptp_port *pt, uint64_t now)
 		ptp_port_dispatch(p, pt, PTP_EV_QUALIFICATION_TIMEOUT, now, false);
 	}
 	if (pt->state == PTP_PS_MASTER) {
+		/*
+		 * The Sync goes out before an Announce due at the same time: a frame
+		 * sent right behind another one is stamped differently from one sent
+		 * alone (on a kernel-backed port the second send is ~35 us quicker),
+		 * and every Sync should be sent the same way.
+		 */
+		if (now >= pt->tmo_sync_tx) {
+			send_sync(p, pt, now);
+			pt->tmo_sync_tx = next_period(pt->tmo_sync_tx,
+						      ptp_log_ticks(p, pt->log_sync_interval), now);
+		}
 		if (now >= pt->tmo_announce_tx) {
 			send_announce(p, pt, now);
 			pt->tmo_announce_tx =
 				next_period(pt->tmo_announce_tx,
 					    ptp_log_ticks(p, pt->log_announce_interval), now);
-		}
-		if (now >= pt->tmo_sync_tx) {
-			send_sync(p, pt, now);
-			pt->tmo_sync_tx = next_period(pt->tmo_sync_tx,
-						      ptp_log_ticks(p, pt->log_sync_interval), now);
 		}
 	}
 	if (port_is_slave(pt) && now >= pt->tmo_delay_req) {
