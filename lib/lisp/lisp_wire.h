@@ -290,7 +290,7 @@ struct lisp_map_reply {
  * |                       IPv4 or IPv6 Header                     |  IH
  * |                  (uses RLOC or EID addresses)                 |
  * +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
- * |       Source Port = xxxx      |       Dest Port = yyyy        |  UDP
+ * |     Source Port (the ITR)     |     Dest Port (4342)          |  UDP
  * +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
  * |           UDP Length          |        UDP Checksum           |
  * +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
