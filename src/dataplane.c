@@ -936,8 +936,6 @@ icmp_error(struct eqx_dp_ctx *c, unsigned int p, const struct net_hdrs *h, struc
 	e = flow_lookup(c->w->flows, &k, hash, c->now);
 	if (e != NULL)
 		b = backend_get(c->st, e->backend);
-	/* Another worker may hold the flow: Maglev gives the same answer while the set is steady.
-	 */
 	if (!backend_usable(b, vip)) {
 		uint8_t hops = c->relay ? *EQX_HOPS(m) : 0;
 
@@ -945,8 +943,9 @@ icmp_error(struct eqx_dp_ctx *c, unsigned int p, const struct net_hdrs *h, struc
 		 * Another worker may hold the flow (RSS hashes the error, not the
 		 * connection): let each worker look in turn before falling back to
 		 * Maglev, which is right only while the backend set has not changed.
+		 * A flow found here whose backend went is nobody else's.
 		 */
-		if (hops + 1u < c->app->n_workers) {
+		if (e == NULL && hops + 1u < c->app->n_workers) {
 			*EQX_HOPS(m) = (uint8_t)(hops + 1);
 			m->port = (uint16_t)p;
 			if (rte_ring_sp_enqueue(c->w->to_ctrl, m) != 0)
