@@ -228,3 +228,19 @@ eqx_agent_worker_ring(const struct eqx_worker *w, const char *what, size_t esize
 				    (int)rte_lcore_to_socket_id(w->lcore),
 				    RING_F_SP_ENQ | RING_F_SC_DEQ);
 }
+
+json_t *
+eqx_agent_hex_json(const uint8_t *b, size_t n)
+{
+	static const char digits[] = "0123456789abcdef";
+	char hex[2 * 64 + 1];
+	size_t i;
+
+	n = RTE_MIN(n, (size_t)64);
+	for (i = 0; i < n; i++) {
+		hex[2 * i] = digits[b[i] >> 4];
+		hex[2 * i + 1] = digits[b[i] & 15];
+	}
+	hex[2 * n] = '\0';
+	return json_string(hex);
+}

@@ -85,6 +85,9 @@ eqx_agent_now_ns(void)
 struct rte_ring *eqx_agent_worker_ring(const struct eqx_worker *w, const char *what, size_t esize,
 				       unsigned int count);
 
+/* n bytes as a JSON string of lowercase hex digits (telemetry of digests and IDs). */
+json_t *eqx_agent_hex_json(const uint8_t *b, size_t n);
+
 /* The TSC at which the worker received the burst a passed-up frame came in. */
 static inline uint64_t
 eqx_rx_tsc(const struct rte_mbuf *m)

@@ -425,11 +425,7 @@ eqx_cluster_held(struct eqx_app *app, unsigned int w, struct rte_mbuf *m)
 		rte_pktmbuf_free(m);
 		return;
 	}
-	if (h.family == 4) {
-		memset(h.src + 4, 0, 12);
-		memset(h.dst + 4, 0, 12);
-	}
-	key_of(&k, &h);
+	key_of(&k, &h); /* zeroes what an IPv4 key leaves unused */
 	if (cl.n_held == HELD_MAX) {
 		/* No room to wait: the frame is balanced as if nobody knew better. */
 		cl.st.held_full++;
@@ -758,12 +754,8 @@ stop(struct eqx_app *app)
 static json_t *
 gen_id_json(const struct cluster_gen_id *id)
 {
-	char hex[2 * CLUSTER_GEN_DIGEST_LEN + 1];
-	unsigned int i;
-
-	for (i = 0; i < CLUSTER_GEN_DIGEST_LEN; i++)
-		snprintf(hex + 2 * i, 3, "%02x", id->digest[i]);
-	return json_pack("{s:I, s:s}", "gen", (json_int_t)id->gen, "digest", hex);
+	return json_pack("{s:I, s:o}", "gen", (json_int_t)id->gen, "digest",
+			 eqx_agent_hex_json(id->digest, CLUSTER_GEN_DIGEST_LEN));
 }
 
 static json_t *

@@ -778,7 +778,7 @@ json_fn(struct eqx_app *app)
 static json_t *
 reg_json(const struct lisp_reg *r, uint64_t now)
 {
-	char a[INET6_ADDRSTRLEN], eid[INET6_ADDRSTRLEN + 4], hex[33];
+	char a[INET6_ADDRSTRLEN], eid[INET6_ADDRSTRLEN + 4];
 	json_t *locs = json_array(), *o;
 	unsigned int i;
 
@@ -796,8 +796,6 @@ reg_json(const struct lisp_reg *r, uint64_t now)
 	addr_str(&r->eid.addr, a, sizeof(a));
 	snprintf(eid, sizeof(eid), "%s/%u", a, r->eid.len);
 	addr_str(&r->etr, a, sizeof(a));
-	for (i = 0; i < 16; i++)
-		snprintf(hex + 2 * i, 3, "%02x", r->xtr_id[i]);
 	o = json_pack("{s:s, s:s, s:s, s:i, s:b, s:b, s:b, s:b, s:s, s:i, s:i, s:I, s:I, s:I, "
 		      "s:I, s:I, s:i, s:i, s:o}",
 		      "eid", eid, "site", lisp_ms_site_name(la.ms, r->site), "etr", a, "etr_port",
@@ -810,7 +808,7 @@ reg_json(const struct lisp_reg *r, uint64_t now)
 		      (json_int_t)r->refreshed_at, "last_nonce", (json_int_t)r->last_nonce,
 		      "key_id", r->key_id, "algorithm_id", r->alg_id, "locators", locs);
 	if (r->xtr_id_present) {
-		json_object_set_new(o, "xtr_id", json_string(hex));
+		json_object_set_new(o, "xtr_id", eqx_agent_hex_json(r->xtr_id, sizeof(r->xtr_id)));
 		json_object_set_new(o, "site_id", json_integer((json_int_t)r->site_id));
 	}
 	return o;
