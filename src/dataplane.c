@@ -415,6 +415,15 @@ ha_install_pin(struct eqx_dp_ctx *c, const struct eqx_flow_event *ev)
 	c->w->stats.ha_installs++;
 }
 
+void
+eqx_dp_process_again(struct eqx_dp_ctx *c, struct rte_mbuf *m)
+{
+	/* Counted once, when it arrived. */
+	c->w->stats.rx_packets--;
+	c->w->stats.rx_bytes -= rte_pktmbuf_pkt_len(m);
+	eqx_dp_process_burst(c, m->port, &m, 1);
+}
+
 /* The cluster's answer to a flow this worker asked about, then the frame that asked. */
 static void
 cluster_install(struct eqx_dp_ctx *c, const struct eqx_cl_install *in)
@@ -440,14 +449,9 @@ cluster_install(struct eqx_dp_ctx *c, const struct eqx_cl_install *in)
 		}
 	}
 	if (in->m != NULL) {
-		struct rte_mbuf *m = in->m;
-
-		/* Counted once, when it arrived. */
-		w->stats.rx_packets--;
-		w->stats.rx_bytes -= rte_pktmbuf_pkt_len(m);
-		*EQX_HOPS(m) = 0;
+		*EQX_HOPS(in->m) = 0;
 		c->cluster_reinject = true;
-		eqx_dp_process_burst(c, m->port, &m, 1);
+		eqx_dp_process_again(c, in->m);
 		c->cluster_reinject = false;
 	}
 }

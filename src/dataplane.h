@@ -67,6 +67,12 @@ void eqx_dp_cluster_walk(struct eqx_dp_ctx *c);
  */
 void eqx_dp_flow_released(const struct flow_key *k, const struct flow_entry *e, void *arg);
 
+/*
+ * Handle again a frame this worker already counted when it arrived: one
+ * another worker relayed here, or one the cluster agent held for its answer.
+ */
+void eqx_dp_process_again(struct eqx_dp_ctx *c, struct rte_mbuf *m);
+
 /* Queue m for TX on port index p (flushed when the burst is full or by eqx_dp_flush). */
 void eqx_dp_tx(struct eqx_dp_ctx *c, unsigned int p, struct rte_mbuf *m);
 void eqx_dp_flush(struct eqx_dp_ctx *c);

@@ -61,11 +61,8 @@ eqx_worker_poll(struct eqx_dp_ctx *ctx)
 	/* Frames another worker could not place (ICMP errors whose flow may be here). */
 	n = rte_ring_sc_dequeue_burst(w->relay, (void **)pkts, EQX_BURST, NULL);
 	ctx->relay = true;
-	for (i = 0; i < n; i++) {
-		w->stats.rx_packets--;
-		w->stats.rx_bytes -= rte_pktmbuf_pkt_len(pkts[i]);
-		eqx_dp_process_burst(ctx, pkts[i]->port, &pkts[i], 1);
-	}
+	for (i = 0; i < n; i++)
+		eqx_dp_process_again(ctx, pkts[i]);
 	ctx->relay = false;
 	work += n;
 	n = rte_ring_sc_dequeue_burst(w->from_ctrl, (void **)pkts, EQX_BURST, NULL);
