@@ -319,12 +319,13 @@ lisp_state_decode(struct lisp_ms *ms, const uint8_t *buf, size_t len, uint64_t n
 	}
 	if (p != end)
 		goto bad;
-	if (flags & LISP_STATE_REPLACE)
-		lisp_ms_clear(ms);
-	if (count > lisp_ms_room(ms)) {
+	/* Refused before REPLACE clears anything: a snapshot too big leaves the table. */
+	if (count > lisp_ms_room(ms) + (flags & LISP_STATE_REPLACE ? lisp_ms_count(ms) : 0)) {
 		free(r);
 		return -ENOSPC;
 	}
+	if (flags & LISP_STATE_REPLACE)
+		lisp_ms_clear(ms);
 	/* Pass 2: install. */
 	p = buf + LISP_STATE_HDR_LEN;
 	for (i = 0; i < count; i++) {

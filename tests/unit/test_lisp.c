@@ -1776,6 +1776,22 @@ START_TEST(state_cut_and_flipped)
 	ms2 = lisp_ms_create(make_cfg(), &(struct lisp_ms_params){ .max_registrations = 3 });
 	ck_assert_int_eq(lisp_state_decode(ms2, buf, len, NOW, 0), -ENOSPC);
 	ck_assert_uint_eq(lisp_ms_count(ms2), 0);
+	/* With REPLACE too, and the table that was there survives the refusal. */
+	ck_assert_int_eq(lisp_state_decode(ms2, buf, len, NOW + 180, LISP_STATE_REPLACE), -ENOSPC);
+	{
+		struct lisp_ms *big = new_ms();
+		uint8_t *one;
+		size_t one_len;
+
+		ck_assert_int_eq(lisp_state_decode(big, buf, len, NOW + 180, 0), 1);
+		one = snapshot(big, NOW + 180, &one_len);
+		ck_assert_int_eq(lisp_state_decode(ms2, one, one_len, NOW + 180, 0), 1);
+		ck_assert_int_eq(lisp_state_decode(ms2, buf, len, NOW + 180, LISP_STATE_REPLACE),
+				 -ENOSPC);
+		ck_assert_uint_eq(lisp_ms_count(ms2), 1);
+		free(one);
+		lisp_ms_free(big);
+	}
 	free(c);
 	free(buf);
 	lisp_ms_free(ms1);
