@@ -600,12 +600,17 @@ rx(struct cluster_node *n, uint64_t now, const uint8_t *buf, size_t len,
 	rc = cluster_wire_authenticate(&n->key, buf, len, &h);
 	if (rc != CLUSTER_WIRE_OK)
 		return rc;
+	/*
+	 * The body is checked before the sender's epoch and replay window move:
+	 * an authentic but malformed datagram that opens a new epoch must not
+	 * record the epoch without the restart it means.
+	 */
+	rc = precheck(&h, body, &hb);
+	if (rc != 0)
+		return rc;
 	prev_epoch = n->ms.m[idx].epoch;
 	rc = cluster_members_rx_auth(&n->ms, idx, &h, &new_epoch);
 	if (rc != CLUSTER_WIRE_OK)
-		return rc;
-	rc = precheck(&h, body, &hb);
-	if (rc != 0)
 		return rc;
 	if (new_epoch && prev_epoch != 0)
 		member_restarted(n, now, idx);
