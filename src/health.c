@@ -29,6 +29,7 @@ struct probe {
 	bool configured;
 	bool up;
 	bool outstanding;
+	bool unsent; /* outstanding, but waiting for the neighbour to resolve */
 	uint8_t type; /* enum cfg_health */
 	uint16_t dport;
 	uint32_t rise, fall;
@@ -79,6 +80,7 @@ result(struct eqx_app *app, uint32_t id, bool ok, const char *why)
 	struct probe *pr = &probes[id];
 
 	pr->outstanding = false;
+	pr->unsent = false;
 	if (ok) {
 		pr->ok++;
 		pr->fail_run = 0;
@@ -148,7 +150,15 @@ send_probe(struct eqx_app *app, uint32_t id, const struct eqx_backend *b)
 
 	nh = nht != NULL && b->nh < nht->n ? &nht->nh[b->nh] : NULL;
 	if (nh == NULL || !nh->valid) {
-		result(app, id, false, "neighbour unresolved");
+		/*
+		 * Not a failure yet: the neighbour gets the probe's timeout to resolve
+		 * (at start, or after its entry expired); the timer retries meanwhile.
+		 */
+		if (!pr->outstanding) {
+			pr->outstanding = true;
+			pr->unsent = true;
+			pr->sent_tsc = rte_rdtsc();
+		}
 		return;
 	}
 	d = eqx_control_buf(app, &m);
@@ -166,6 +176,7 @@ send_probe(struct eqx_app *app, uint32_t id, const struct eqx_backend *b)
 					  (uint16_t)(HEALTH_ICMP_ID_BASE + id), ++pr->icmp_seq, 16);
 	}
 	pr->outstanding = true;
+	pr->unsent = false;
 	pr->sent++;
 	pr->sent_tsc = rte_rdtsc();
 	eqx_control_send_buf(app, m, nh->port, len);
@@ -188,7 +199,10 @@ eqx_health_timer(struct eqx_app *app, uint64_t now)
 		if (b == NULL)
 			continue;
 		if (pr->outstanding && now - pr->sent_tsc > pr->timeout_tsc)
-			result(app, id, false, "probe timed out");
+			result(app, id, false,
+			       pr->unsent ? "neighbour unresolved" : "probe timed out");
+		else if (pr->unsent)
+			send_probe(app, id, b);
 		if (!pr->outstanding && now >= pr->next_tsc) {
 			pr->next_tsc = now + pr->interval_tsc;
 			send_probe(app, id, b);
@@ -239,7 +253,8 @@ eqx_health_rx(struct eqx_app *app, struct rte_mbuf *m, const struct net_hdrs *h)
 		return false;
 	pr = &probes[id];
 	b = app->state->backend_by_id[id];
-	if (!pr->configured || !pr->outstanding || b == NULL || b->family != h->family ||
+	if (!pr->configured || !pr->outstanding || pr->unsent || b == NULL ||
+	    b->family != h->family ||
 	    memcmp(b->addr, h->src, h->family == 4 ? 4 : 16) != 0)
 		return false;
 
