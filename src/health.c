@@ -29,7 +29,7 @@ struct probe {
 	bool configured;
 	bool up;
 	bool outstanding;
-	bool unsent; /* outstanding, but waiting for the neighbour to resolve */
+	bool unsent;  /* outstanding, but waiting for the neighbour to resolve */
 	uint8_t type; /* enum cfg_health */
 	uint16_t dport;
 	uint32_t rise, fall;
@@ -254,8 +254,7 @@ eqx_health_rx(struct eqx_app *app, struct rte_mbuf *m, const struct net_hdrs *h)
 	pr = &probes[id];
 	b = app->state->backend_by_id[id];
 	if (!pr->configured || !pr->outstanding || pr->unsent || b == NULL ||
-	    b->family != h->family ||
-	    memcmp(b->addr, h->src, h->family == 4 ? 4 : 16) != 0)
+	    b->family != h->family || memcmp(b->addr, h->src, h->family == 4 ? 4 : 16) != 0)
 		return false;
 
 	if (h->l4_proto == NET_PROTO_TCP) {
