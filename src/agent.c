@@ -5,6 +5,7 @@
  * and so reads a snapshot the control lcore refreshes, never an agent's state.
  */
 #include <errno.h>
+#include <net/if.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -47,6 +48,36 @@ snapshot_take(struct eqx_app *app, unsigned int i)
 	snapshot[i] = s;
 	pthread_mutex_unlock(&snap_lock);
 	free(old);
+}
+
+bool
+eqx_device_ifname(const char *device, char *out)
+{
+	const char *p = strstr(device, "iface=");
+	size_t n;
+
+	out[0] = '\0';
+	/* "iface=" as an argument, not the end of another one's name. */
+	if (p == NULL || (p != device && p[-1] != ','))
+		return false;
+	p += 6;
+	n = strcspn(p, ",");
+	if (n == 0 || n >= IF_NAMESIZE)
+		return false;
+	memcpy(out, p, n);
+	out[n] = '\0';
+	return true;
+}
+
+void
+eqx_agents_port_device(const struct cfg *cfg, unsigned int port, char *device, size_t len)
+{
+	unsigned int i;
+
+	snprintf(device, len, "%s", cfg->ports[port].device);
+	for (i = 0; i < N_AGENTS; i++)
+		if (agents[i]->port_device != NULL && agents[i]->enabled(cfg))
+			agents[i]->port_device(cfg, port, device, len);
 }
 
 int

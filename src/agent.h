@@ -19,6 +19,11 @@ struct eqx_agent {
 	const char *name; /* telemetry /equinox/<name>; equinoxctl <name> ARGS... */
 	const char *help; /* one line for the telemetry listing */
 	bool (*enabled)(const struct cfg *cfg);
+	/*
+	 * Before config port `port` is opened: add what the agent needs to its
+	 * device string (len bytes); may be NULL.
+	 */
+	void (*port_device)(const struct cfg *cfg, unsigned int port, char *device, size_t len);
 	/* After the ports started, before the workers: -errno stops equinox. */
 	int (*start)(struct eqx_app *app);
 	/* Every control loop iteration (at least every millisecond). */
@@ -42,6 +47,13 @@ extern const struct eqx_agent eqx_ha_agent;
 extern const struct eqx_agent eqx_ptp_agent;
 extern const struct eqx_agent eqx_cluster_agent;
 
+/*
+ * The kernel interface behind a device string ("net_af_packet0,iface=eth1,..."),
+ * into out (IF_NAMESIZE bytes); false when the device names none.
+ */
+bool eqx_device_ifname(const char *device, char *out);
+/* Config port `port`'s device string as the enabled agents want it opened. */
+void eqx_agents_port_device(const struct cfg *cfg, unsigned int port, char *device, size_t len);
 /* Start the enabled agents; their UDP ports reach the workers' state. */
 int eqx_agents_start(struct eqx_app *app);
 void eqx_agents_poll(struct eqx_app *app, uint64_t now_tsc);

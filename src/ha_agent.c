@@ -1173,18 +1173,8 @@ enabled(const struct cfg *cfg)
 static void
 port_ifname(const char *device, char *out)
 {
-	const char *p = strstr(device, "iface=");
-	size_t n;
-
-	out[0] = '\0';
-	if (strncmp(device, "net_af_packet", 13) != 0 || p == NULL)
-		return;
-	p += 6;
-	n = strcspn(p, ",");
-	if (n == 0 || n >= IF_NAMESIZE)
-		return;
-	memcpy(out, p, n);
-	out[n] = '\0';
+	if (strncmp(device, "net_af_packet", 13) != 0 || !eqx_device_ifname(device, out))
+		out[0] = '\0';
 }
 
 static int

@@ -62,19 +62,22 @@ print_errors(const char *path, const struct cfg_errors *errs)
 
 /* Probe a virtual device or find an already probed one; returns the port id. */
 static int
-port_attach(const struct cfg_port *cp, uint16_t *port_id)
+port_attach(const struct cfg *cfg, unsigned int idx, uint16_t *port_id)
 {
-	char name[CFG_DEVICE_MAX];
+	char name[CFG_DEVICE_MAX], device[CFG_DEVICE_MAX + 64];
 	char *comma;
 	int rc;
 
-	snprintf(name, sizeof(name), "%s", cp->device);
+	snprintf(name, sizeof(name), "%s", cfg->ports[idx].device);
 	comma = strchr(name, ',');
 	if (comma != NULL)
 		*comma = '\0';
 	if (rte_eth_dev_get_port_by_name(name, port_id) == 0)
 		return 0;
-	rc = rte_dev_probe(cp->device);
+	eqx_agents_port_device(cfg, idx, device, sizeof(device));
+	if (strcmp(device, cfg->ports[idx].device) != 0)
+		EQX_LOG(INFO, main, "ports[%u]: opening \"%s\"", idx, device);
+	rc = rte_dev_probe(device);
 	if (rc != 0)
 		return rc;
 	return rte_eth_dev_get_port_by_name(name, port_id);
@@ -89,7 +92,7 @@ port_init(struct eqx_app *app, unsigned int idx, const struct cfg_port *cp)
 	uint16_t q, nq = (uint16_t)app->n_workers;
 	int socket, rc;
 
-	rc = port_attach(cp, &p->port_id);
+	rc = port_attach(app->cfg, idx, &p->port_id);
 	if (rc != 0) {
 		EQX_LOG(ERR, main, "ports[%u]: cannot open device \"%s\": %s", idx, cp->device,
 			strerror(-rc));

@@ -7,14 +7,16 @@
  * chronyd and shows the clock in telemetry.
  *
  * Time. The library runs on one free-running counter. With software
- * timestamps it is the TSC: the worker reads it when rte_eth_rx_burst returns
- * the burst a frame came in, and right before the rte_eth_tx_burst that
- * carries an event message alone. With hardware timestamps it is the NIC
- * clock of the first PTP port, read raw in ns (rte_eth_timesync_*; never
- * adjusted), and the TSC only gives "now" for the timers, through an anchor
- * refreshed every second. Either way equinox's PTP time is the library's
- * model over the counter; the host's clock is read (to follow it as a free
- * grandmaster, for clock_vs_system_ns and for chronyd), never written.
+ * timestamps it is the TSC: the kernel's stamps of the frames, converted
+ * (ptp_kstamp.h, on ports with a kernel interface), or the TSC the worker
+ * reads when rte_eth_rx_burst returns the burst a frame came in, and right
+ * before the rte_eth_tx_burst that carries an event message alone. With
+ * hardware timestamps it is the NIC clock of the first PTP port, read raw in
+ * ns (rte_eth_timesync_*; never adjusted), and the TSC only gives "now" for
+ * the timers, through an anchor refreshed every second. Either way equinox's
+ * PTP time is the library's model over the counter; the host's clock is read
+ * (to follow it as a free grandmaster, for clock_vs_system_ns and for
+ * chronyd), never written.
  */
 #include <errno.h>
 #include <math.h>
@@ -31,6 +33,7 @@
 
 #include "agent.h"
 #include "ptp/ptp.h"
+#include "ptp_kstamp.h"
 #include "udp.h"
 
 RTE_LOG_REGISTER(eqx_logtype_ptp, equinox.ptp, INFO);
@@ -53,31 +56,41 @@ RTE_LOG_REGISTER(eqx_logtype_ptp, equinox.ptp, INFO);
 #define SERVO_MIN_DELAY_SAMPLES 3
 /* PTP frames held until the control loop has taken the workers' TX stamps. */
 #define RXQ_LEN 64
+/*
+ * Kernel stamps: how long to wait for the kernel's copy of a frame we sent
+ * (it is queued before the worker's send returns on a veth or a NIC without
+ * a queueing discipline that holds it) before using the worker's TSC stamp.
+ */
+#define KSTAMP_TX_WAIT_MS 5
 /* How long start() watches the TSC against CLOCK_MONOTONIC_RAW. */
 #define TSC_CALIBRATE_US 100000
 
 /* What the agent counts besides the library's per-port counters. */
-#define foreach_ptp_agent_counter                                                          \
-	_(rx_frames)             /* PTP frames handed to the library */                    \
-	_(rx_not_ptp_port)       /* PTP frames on a port PTP does not run on */            \
-	_(rx_vlan_restored)      /* frames whose VLAN tag the port had stripped */         \
-	_(rx_no_mbuf_room)       /* ... and could not be put back */                       \
-	_(rx_hw_stamp_missing)   /* hardware mode: frames without a NIC stamp (general) */ \
-	_(rx_pmd_stamps)         /* RX stamps the PMD gave (net_pcap: the kernel's) */     \
-	_(rx_pmd_stamp_unusable) /* ... in a unit that is not the host clock's */          \
-	_(tx_frames)             /* frames sent */                                         \
-	_(tx_event_frames)       /* ... of which event messages, stamped */                \
-	_(tx_no_mbuf)            /* no buffer to send one */                               \
-	_(tx_ring_full)          /* worker 0's ring refused it */                          \
-	_(tx_stamps)             /* TX stamps given to the library */                      \
-	_(tx_stamps_foreign)     /* stamps of other agents' frames (ignored) */            \
-	_(tx_hw_stamp_missing)   /* hardware mode: the NIC latched no TX stamp */          \
-	_(tx_queue_dropped)      /* the library's queue overflowed */                      \
-	_(notes_dropped)         /* the library's note queue overflowed */                 \
-	_(chrony_samples)        /* samples sent to chronyd */                             \
-	_(chrony_errors)         /* ... that could not be sent (chronyd not there) */      \
-	_(reference_samples)     /* host clock samples a free grandmaster followed */      \
-	_(reloads_ignored)       /* reloads that changed the ptp section */
+#define foreach_ptp_agent_counter                                                            \
+	_(rx_frames)               /* PTP frames handed to the library */                    \
+	_(rx_not_ptp_port)         /* PTP frames on a port PTP does not run on */            \
+	_(rx_vlan_restored)        /* frames whose VLAN tag the port had stripped */         \
+	_(rx_no_mbuf_room)         /* ... and could not be put back */                       \
+	_(rx_hw_stamp_missing)     /* hardware mode: frames without a NIC stamp (general) */ \
+	_(rx_pmd_stamps)           /* RX stamps the PMD gave (net_pcap: the kernel's) */     \
+	_(rx_pmd_stamp_unusable)   /* ... in a unit that is not the host clock's */          \
+	_(rx_kernel_stamps)        /* RX stamps the kernel gave (ptp.software_stamps) */     \
+	_(rx_kernel_stamp_missing) /* event messages the kernel had no stamp for */          \
+	_(tx_kernel_stamps)        /* TX stamps the kernel gave */                           \
+	_(tx_kernel_stamp_missing) /* ... not found in time: the worker's TSC used */        \
+	_(tx_frames)               /* frames sent */                                         \
+	_(tx_event_frames)         /* ... of which event messages, stamped */                \
+	_(tx_no_mbuf)              /* no buffer to send one */                               \
+	_(tx_ring_full)            /* worker 0's ring refused it */                          \
+	_(tx_stamps)               /* TX stamps given to the library */                      \
+	_(tx_stamps_foreign)       /* stamps of other agents' frames (ignored) */            \
+	_(tx_hw_stamp_missing)     /* hardware mode: the NIC latched no TX stamp */          \
+	_(tx_queue_dropped)        /* the library's queue overflowed */                      \
+	_(notes_dropped)           /* the library's note queue overflowed */                 \
+	_(chrony_samples)          /* samples sent to chronyd */                             \
+	_(chrony_errors)           /* ... that could not be sent (chronyd not there) */      \
+	_(reference_samples)       /* host clock samples a free grandmaster followed */      \
+	_(reloads_ignored)         /* reloads that changed the ptp section */
 
 struct ptp_agent_counters {
 #define _(n) uint64_t n;
@@ -98,12 +111,13 @@ struct sample {
 	uint8_t servo_state;
 };
 
-/* An event frame whose TX stamp the NIC holds (hardware mode). */
+/* An event frame whose TX stamp the NIC (or the kernel) holds. */
 struct hw_pending {
 	bool busy;
 	uint8_t type;
 	uint16_t seq;
 	uint64_t deadline_tsc;
+	uint64_t tsc; /* kernel stamps: the worker's stamp, used if none comes */
 };
 
 static struct {
@@ -112,7 +126,10 @@ static struct {
 	enum ts_mode ts;
 	uint16_t app_port[PTP_MAX_PORTS];  /* PTP port -> equinox port index */
 	bool pmd_rx_stamps[PTP_MAX_PORTS]; /* the port fills the mbuf RX timestamp */
-	int ts_field;                      /* the mbuf RX timestamp field, -1 when none */
+	bool kstamps[PTP_MAX_PORTS];       /* the kernel's stamps (ptp_kstamp.h) */
+	struct ptp_kstamp ks[PTP_MAX_PORTS];
+	struct hw_pending ks_tx[PTP_MAX_PORTS];
+	int ts_field; /* the mbuf RX timestamp field, -1 when none */
 	uint64_t ts_flag;
 	int ptp_of_app[EQX_MAX_PORTS]; /* equinox port index -> PTP port, -1 */
 	char port_name[PTP_MAX_PORTS][CFG_NAME_MAX];
@@ -154,6 +171,30 @@ static bool
 enabled(const struct cfg *cfg)
 {
 	return cfg->ptp.enabled;
+}
+
+/*
+ * A net_af_packet port that carries PTP with kernel stamps sends through the
+ * kernel's queueing layer (qdisc_bypass=0), or its frames would skip the taps
+ * that see when they left. An explicit qdisc_bypass in the device is kept.
+ */
+static void
+port_device(const struct cfg *cfg, unsigned int port, char *device, size_t len)
+{
+	size_t used = strlen(device);
+	unsigned int i;
+
+	if (cfg->ptp.timestamping == CFG_PTP_TS_HARDWARE ||
+	    (cfg->ptp.software_stamps != CFG_PTP_SW_AUTO &&
+	     cfg->ptp.software_stamps != CFG_PTP_SW_KERNEL) ||
+	    strncmp(device, "net_af_packet", 13) != 0 || strstr(device, "qdisc_bypass=") != NULL)
+		return;
+	for (i = 0; i < cfg->ptp.n_ports; i++)
+		if (strcmp(cfg->ptp.ports[i].port, cfg->ports[port].name) == 0 &&
+		    used + sizeof(",qdisc_bypass=0") <= len) {
+			snprintf(device + used, len - used, ",qdisc_bypass=0");
+			return;
+		}
 }
 
 static const char *
@@ -241,6 +282,26 @@ hw_anchor(void)
 				  (ag.hw_anchor_ns + tsc_delta_ns(mid - ag.hw_anchor_tsc)));
 	}
 	return 0;
+}
+
+/*
+ * A CLOCK_REALTIME time (a kernel or PMD stamp, at most seconds old) as a TSC
+ * value: the host clock and the TSC read at one instant, and the interval
+ * since the stamp converted at the calibrated TSC rate (a stamp "ahead" is now).
+ */
+static uint64_t
+realtime_to_tsc(uint64_t ns)
+{
+	struct timespec rt;
+	uint64_t t0, t1, rt_ns, back;
+
+	t0 = rte_rdtsc();
+	clock_gettime(CLOCK_REALTIME, &rt);
+	t1 = rte_rdtsc();
+	rt_ns = ts_to_ns(&rt);
+	back = rt_ns > ns ? rt_ns - ns : 0;
+	back = back / NS_PER_SEC * ag.tsc_hz + back % NS_PER_SEC * ag.tsc_hz / NS_PER_SEC;
+	return t0 + (t1 - t0) / 2 - back;
 }
 
 /* The library's counter at TSC value tsc. */
@@ -568,14 +629,77 @@ pmd_stamps_find(struct eqx_app *app)
 	ag.ts_flag = bit >= 0 ? RTE_BIT64(bit) : 0;
 	for (i = 0; i < ag.p.n_ports; i++) {
 		ag.pmd_rx_stamps[i] = false;
-		if (ag.ts == TS_SOFTWARE && ag.ts_field >= 0 && bit >= 0 &&
+		if (ag.ts == TS_SOFTWARE && app->cfg->ptp.software_stamps != CFG_PTP_SW_TSC &&
+		    ag.ts_field >= 0 && bit >= 0 &&
 		    rte_eth_dev_info_get(ag.app_port[i], &info) == 0 &&
 		    ((info.rx_offload_capa & RTE_ETH_RX_OFFLOAD_TIMESTAMP) ||
 		     strcmp(info.driver_name, "net_pcap") == 0))
 			ag.pmd_rx_stamps[i] = true;
-		PTP_LOG(INFO, "port %s: RX stamps %s", app->ports[ag.app_port[i]].name,
-			ag.pmd_rx_stamps[i] ? "from the PMD" : "from the TSC at the burst");
 	}
+}
+
+/*
+ * ptp.software_stamps auto or kernel: a socket on the kernel interface behind
+ * each PTP port (ptp_kstamp.h). With kernel, a port without one stops the start.
+ */
+static int
+kstamps_open(struct eqx_app *app)
+{
+	enum cfg_ptp_sw_stamps want = app->cfg->ptp.software_stamps;
+	char ifname[IF_NAMESIZE];
+	unsigned int i;
+	int rc;
+
+	for (i = 0; i < ag.p.n_ports; i++) {
+		const char *dev = app->cfg->ports[ag.app_port[i]].device;
+
+		ag.kstamps[i] = false;
+		ag.ks[i].fd = -1;
+		if (ag.ts != TS_SOFTWARE || (want != CFG_PTP_SW_AUTO && want != CFG_PTP_SW_KERNEL))
+			continue;
+		if (!eqx_device_ifname(dev, ifname)) {
+			if (want == CFG_PTP_SW_AUTO)
+				continue;
+			PTP_LOG(ERR,
+				"ptp.software_stamps is \"kernel\" but port %s (\"%s\") has no "
+				"kernel interface (iface=)",
+				ag.port_name[i], dev);
+			return -EINVAL;
+		}
+		rc = ptp_kstamp_open(&ag.ks[i], ifname);
+		if (rc != 0) {
+			rte_log(want == CFG_PTP_SW_KERNEL ? RTE_LOG_ERR : RTE_LOG_WARNING,
+				eqx_logtype_ptp,
+				"equinox: ptp: port %s: cannot read the kernel's timestamps on %s: "
+				"%s\n",
+				ag.port_name[i], ifname, strerror(-rc));
+			if (want == CFG_PTP_SW_KERNEL)
+				return rc;
+			continue;
+		}
+		ag.kstamps[i] = true;
+		if (strstr(dev, "qdisc_bypass=1") != NULL)
+			PTP_LOG(WARNING,
+				"port %s: qdisc_bypass=1 hides our sends from the kernel's taps: "
+				"TX stamps will be the TSC before the burst",
+				ag.port_name[i]);
+	}
+	return 0;
+}
+
+static const char *
+rx_stamps_name(unsigned int i)
+{
+	return ag.ts == TS_HARDWARE  ? "nic"
+	       : ag.kstamps[i]       ? "kernel"
+	       : ag.pmd_rx_stamps[i] ? "pmd"
+				     : "tsc_at_burst";
+}
+
+static const char *
+tx_stamps_name(unsigned int i)
+{
+	return ag.ts == TS_HARDWARE ? "nic" : ag.kstamps[i] ? "kernel" : "tsc_before_burst";
 }
 
 static int
@@ -659,7 +783,7 @@ build_config(struct eqx_app *app, struct ptp_config *pc)
 		/* Both directions report their hop counts when both ends are equinox. */
 		c->hop_report = true;
 		/* The worker stamps whole bursts: a Sync read with its Follow_Up was read late. */
-		c->burst_stamps = ag.ts == TS_SOFTWARE && !ag.pmd_rx_stamps[i];
+		c->burst_stamps = ag.ts == TS_SOFTWARE && !ag.pmd_rx_stamps[i] && !ag.kstamps[i];
 		c->servo_min_delay_samples = SERVO_MIN_DELAY_SAMPLES;
 	}
 	ptp_clock_id_from_mac(&pc->identity, app->ports[ag.app_port[0]].mac.addr_bytes);
@@ -686,6 +810,12 @@ release(void)
 		for (i = 0; i < ag.p.n_ports; i++)
 			rte_eth_timesync_disable(ag.app_port[i]);
 	ag.ts = TS_SOFTWARE;
+	for (i = 0; i < PTP_MAX_PORTS; i++) {
+		if (ag.kstamps[i])
+			ptp_kstamp_close(&ag.ks[i]);
+		ag.kstamps[i] = false;
+		ag.ks_tx[i].busy = false;
+	}
 	if (ag.chrony_fd >= 0)
 		close(ag.chrony_fd);
 	ag.chrony_fd = -1;
@@ -725,8 +855,13 @@ start(struct eqx_app *app)
 	rc = build_config(app, &pc);
 	if (rc == 0)
 		rc = timesync_start(app, cfg->ptp.timestamping);
-	if (rc == 0)
+	if (rc == 0) {
 		pmd_stamps_find(app);
+		rc = kstamps_open(app);
+	}
+	for (i = 0; rc == 0 && i < ag.p.n_ports; i++)
+		PTP_LOG(INFO, "port %s: RX stamps %s, TX stamps %s", ag.port_name[i],
+			rx_stamps_name(i), tx_stamps_name(i));
 	if (rc == 0 && ag.ts == TS_HARDWARE) {
 		rc = hw_anchor();
 		if (rc != 0)
@@ -837,6 +972,46 @@ hw_tx_poll(uint64_t now_tsc)
 	}
 }
 
+static void
+ks_tx_give(unsigned int i, uint64_t tsc)
+{
+	ag.ks_tx[i].busy = false;
+	ag.ctr.tx_stamps++;
+	ptp_tx_stamp(&ag.p, i, ag.ks_tx[i].type, ag.ks_tx[i].seq, tsc);
+}
+
+/* Kernel stamps: the kernel's time of the event frames worker 0 has sent. */
+static void
+ks_tx_poll(uint64_t now_tsc)
+{
+	uint8_t hdr[PTP_HDR_LEN] = { 0 };
+	unsigned int i;
+	uint64_t ns;
+
+	for (i = 0; i < ag.p.n_ports; i++) {
+		struct hw_pending *h = &ag.ks_tx[i];
+		const struct ptp_port_id *id = &ag.p.ports[i].identity;
+
+		if (!h->busy)
+			continue;
+		/* The header fields the kernel's copy is matched on. */
+		hdr[0] = h->type;
+		memcpy(hdr + 20, id->clock.id, 8);
+		hdr[28] = (uint8_t)(id->port >> 8);
+		hdr[29] = (uint8_t)id->port;
+		hdr[30] = (uint8_t)(h->seq >> 8);
+		hdr[31] = (uint8_t)h->seq;
+		ptp_kstamp_drain(&ag.ks[i]);
+		if (ptp_kstamp_find(&ag.ks[i], true, hdr, &ns)) {
+			ag.ctr.tx_kernel_stamps++;
+			ks_tx_give(i, realtime_to_tsc(ns));
+		} else if (now_tsc >= h->deadline_tsc) {
+			ag.ctr.tx_kernel_stamp_missing++;
+			ks_tx_give(i, h->tsc);
+		}
+	}
+}
+
 /* A free grandmaster follows the host's clock (read only), as ptp4l -S serves it. */
 static void
 reference_poll(uint64_t now_tsc)
@@ -869,6 +1044,8 @@ agent_poll(struct eqx_app *app, uint64_t now_tsc)
 			ag.hw_next_anchor = now_tsc + ag.tsc_hz / 1000 * HW_ANCHOR_MS;
 		}
 		hw_tx_poll(now_tsc);
+	} else {
+		ks_tx_poll(now_tsc);
 	}
 	rx_flush();
 	now = counter_at(now_tsc);
@@ -897,25 +1074,42 @@ static uint64_t
 pmd_rx_tsc(const struct rte_mbuf *m)
 {
 	struct timespec rt;
-	uint64_t t0, t1, v, ns, rt_ns, back;
+	uint64_t v, rt_ns;
 
 	if (ag.ts_field < 0 || !(m->ol_flags & ag.ts_flag))
 		return 0;
 	v = *RTE_MBUF_DYNFIELD(m, ag.ts_field, const rte_mbuf_timestamp_t *);
-	t0 = rte_rdtsc();
 	clock_gettime(CLOCK_REALTIME, &rt);
-	t1 = rte_rdtsc();
 	rt_ns = ts_to_ns(&rt);
 	if (v > rt_ns / 1000 - 60000000ULL && v <= rt_ns / 1000 + 1000000ULL)
-		ns = v * 1000; /* us, as libpcap's default precision */
-	else if (v > rt_ns - 60000000000ULL && v <= rt_ns + 1000000000ULL)
-		ns = v;
-	else
+		return realtime_to_tsc(v * 1000); /* us, as libpcap's default precision */
+	if (v > rt_ns - 60000000000ULL && v <= rt_ns + 1000000000ULL)
+		return realtime_to_tsc(v);
+	return 0;
+}
+
+/*
+ * The kernel's RX stamp of m as a TSC value, or 0. Only event messages are
+ * stamped (the filter passes no other); the frame is parsed against the
+ * port's path to find its PTP header.
+ */
+static uint64_t
+kernel_rx_tsc(const struct rte_mbuf *m, unsigned int i)
+{
+	const uint8_t *f = rte_pktmbuf_mtod(m, const uint8_t *);
+	struct ptp_frame_info fi;
+	uint64_t ns;
+
+	if (ptp_frame_parse(&ag.p.ports[i].cfg.path, f, rte_pktmbuf_data_len(m), &fi) != PTP_OK ||
+	    fi.msg_len < PTP_HDR_LEN || !ptp_msg_is_event(f[fi.msg_off] & 0x0f))
 		return 0;
-	/* How long ago, on the host clock, converted to TSC ticks (a stamp "ahead" is now). */
-	back = rt_ns > ns ? rt_ns - ns : 0;
-	back = back / 1000000000ULL * ag.tsc_hz + back % 1000000000ULL * ag.tsc_hz / 1000000000ULL;
-	return t0 + (t1 - t0) / 2 - back;
+	ptp_kstamp_drain(&ag.ks[i]);
+	if (!ptp_kstamp_find(&ag.ks[i], false, f + fi.msg_off, &ns)) {
+		ag.ctr.rx_kernel_stamp_missing++;
+		return 0;
+	}
+	ag.ctr.rx_kernel_stamps++;
+	return realtime_to_tsc(ns);
 }
 
 /* The RX stamp of m on PTP port i, on the library's counter. */
@@ -926,6 +1120,11 @@ rx_stamp(struct rte_mbuf *m, unsigned int i, uint64_t now)
 	uint64_t t;
 
 	if (ag.ts == TS_SOFTWARE) {
+		if (ag.kstamps[i]) {
+			t = kernel_rx_tsc(m, i);
+			if (t != 0)
+				return t;
+		}
 		if (ag.pmd_rx_stamps[i]) {
 			t = pmd_rx_tsc(m);
 			if (t != 0) {
@@ -1031,6 +1230,18 @@ tx_stamp(struct eqx_app *app, uint16_t port, uint64_t cookie, uint64_t tsc)
 					     .deadline_tsc =
 						     tsc + ag.tsc_hz / 1000 * HW_TX_STAMP_WAIT_MS };
 		hw_tx_poll(rte_rdtsc());
+	} else if (ag.kstamps[i]) {
+		/* The kernel's copy of the frame says when it went; the worker's stamp if none. */
+		if (ag.ks_tx[i].busy)
+			ks_tx_give(i, ag.ks_tx[i].tsc);
+		ag.ks_tx[i] =
+			(struct hw_pending){ .busy = true,
+					     .type = type,
+					     .seq = seq,
+					     .tsc = tsc,
+					     .deadline_tsc =
+						     tsc + ag.tsc_hz / 1000 * KSTAMP_TX_WAIT_MS };
+		ks_tx_poll(rte_rdtsc());
 	} else {
 		ag.ctr.tx_stamps++;
 		ptp_tx_stamp(&ag.p, i, type, seq, tsc);
@@ -1115,10 +1326,16 @@ port_json(unsigned int i, char *active, size_t active_len)
 		(json_int_t)pt->raw_delay_ns, "delay_asymmetry_ns",
 		(json_int_t)pt->cfg.delay_asymmetry_ns, "hops_known", pt->hops_known,
 		"delay_samples", (json_int_t)pt->delay_samples, "drops_total", (json_int_t)drops);
-	json_object_set_new(o, "rx_stamps",
-			    json_string(ag.ts == TS_HARDWARE  ? "nic"
-					: ag.pmd_rx_stamps[i] ? "pmd"
-							      : "tsc_at_burst"));
+	json_object_set_new(o, "rx_stamps", json_string(rx_stamps_name(i)));
+	json_object_set_new(o, "tx_stamps", json_string(tx_stamps_name(i)));
+	if (ag.kstamps[i])
+		json_object_set_new(o, "kernel_stamps",
+				    json_pack("{s:s, s:I, s:I, s:I, s:I}", "interface",
+					      ag.ks[i].ifname, "frames",
+					      (json_int_t)ag.ks[i].frames, "unparsed",
+					      (json_int_t)ag.ks[i].unparsed, "read_errors",
+					      (json_int_t)ag.ks[i].read_errs, "no_stamp",
+					      (json_int_t)ag.ks[i].no_stamp));
 	json_object_set_new(o, "path",
 			    json_pack("{s:i, s:i, s:i}", "vlan", pt->cfg.path.vlan, "tx_labels",
 				      pt->cfg.path.n_tx_labels, "rx_labels",
@@ -1256,6 +1473,7 @@ const struct eqx_agent eqx_ptp_agent = {
 	.name = "ptp",
 	.help = "the PTP clock: port states, master, offset, path delay, alarms. No parameters",
 	.enabled = enabled,
+	.port_device = port_device,
 	.start = start,
 	.poll = agent_poll,
 	.frame = frame,

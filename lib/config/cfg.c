@@ -80,6 +80,12 @@ cfg_ptp_timestamping_str(enum cfg_ptp_timestamping v)
 }
 
 const char *
+cfg_ptp_sw_stamps_str(enum cfg_ptp_sw_stamps v)
+{
+	return ENUM_STR(ptp_sw_stamps_names, v);
+}
+
+const char *
 cfg_ptp_role_str(enum cfg_ptp_role v)
 {
 	return ENUM_STR(ptp_role_names, v);
@@ -429,6 +435,7 @@ dump_ptp(struct dump *d, const struct cfg *c)
 	set(d, o, "domain", json_integer(c->ptp.domain));
 	set(d, o, "transport", json_string(cfg_ptp_transport_str(c->ptp.transport)));
 	set(d, o, "timestamping", json_string(cfg_ptp_timestamping_str(c->ptp.timestamping)));
+	set(d, o, "software_stamps", json_string(cfg_ptp_sw_stamps_str(c->ptp.software_stamps)));
 	set(d, o, "priority1", json_integer(c->ptp.priority1));
 	set(d, o, "priority2", json_integer(c->ptp.priority2));
 	arr = json_array();

@@ -74,6 +74,7 @@ struct cfg_port {
 	_(DEBUG, "debug")
 #define foreach_cfg_ptp_transport _(UDP4, "udp4") _(L2, "l2")
 #define foreach_cfg_ptp_timestamping _(AUTO, "auto") _(HARDWARE, "hardware") _(SOFTWARE, "software")
+#define foreach_cfg_ptp_sw_stamps _(AUTO, "auto") _(KERNEL, "kernel") _(PMD, "pmd") _(TSC, "tsc")
 #define foreach_cfg_ptp_role _(AUTO, "auto") _(MASTER, "master") _(SLAVE, "slave")
 #define foreach_cfg_lisp_alg _(HMAC_SHA1_96, "hmac-sha1-96") _(HMAC_SHA256_128, "hmac-sha256-128")
 
@@ -107,6 +108,9 @@ enum cfg_ptp_transport { foreach_cfg_ptp_transport };
 #define _(sym, str) CFG_PTP_TS_##sym,
 enum cfg_ptp_timestamping { foreach_cfg_ptp_timestamping };
 #undef _
+#define _(sym, str) CFG_PTP_SW_##sym,
+enum cfg_ptp_sw_stamps { foreach_cfg_ptp_sw_stamps };
+#undef _
 #define _(sym, str) CFG_PTP_ROLE_##sym,
 enum cfg_ptp_role { foreach_cfg_ptp_role };
 #undef _
@@ -125,6 +129,7 @@ const char *cfg_cluster_mode_str(enum cfg_cluster_mode v);
 const char *cfg_log_level_str(enum cfg_log_level v);
 const char *cfg_ptp_transport_str(enum cfg_ptp_transport v);
 const char *cfg_ptp_timestamping_str(enum cfg_ptp_timestamping v);
+const char *cfg_ptp_sw_stamps_str(enum cfg_ptp_sw_stamps v);
 const char *cfg_ptp_role_str(enum cfg_ptp_role v);
 const char *cfg_lisp_alg_str(enum cfg_lisp_alg v);
 /* Parse a backend state name; -EINVAL when unknown. */
@@ -264,6 +269,7 @@ struct cfg {
 		uint8_t domain;
 		enum cfg_ptp_transport transport;
 		enum cfg_ptp_timestamping timestamping;
+		enum cfg_ptp_sw_stamps software_stamps; /* where software stamps come from */
 		uint8_t priority1;
 		uint8_t priority2;
 		struct cfg_ptp_port *ports;

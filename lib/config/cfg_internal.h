@@ -22,6 +22,7 @@ static const char *const cluster_mode_names[] = { foreach_cfg_cluster_mode };
 static const char *const log_level_names[] = { foreach_cfg_log_level };
 static const char *const ptp_transport_names[] = { foreach_cfg_ptp_transport };
 static const char *const ptp_timestamping_names[] = { foreach_cfg_ptp_timestamping };
+static const char *const ptp_sw_stamps_names[] = { foreach_cfg_ptp_sw_stamps };
 static const char *const ptp_role_names[] = { foreach_cfg_ptp_role };
 static const char *const lisp_alg_names[] = { foreach_cfg_lisp_alg };
 #undef _

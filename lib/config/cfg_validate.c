@@ -842,9 +842,10 @@ parse_servo(struct vctx *v, json_t *o, struct cfg *c)
 static void
 parse_ptp(struct vctx *v, json_t *o, struct cfg *c)
 {
-	static const char *const keys[] = { "enabled",   "domain",    "transport", "timestamping",
-					    "priority1", "priority2", "ports",     "servo",
-					    "export",    "clock",     NULL };
+	static const char *const keys[] = { "enabled",      "domain",          "transport",
+					    "timestamping", "software_stamps", "priority1",
+					    "priority2",    "ports",           "servo",
+					    "export",       "clock",           NULL };
 	static const char *const clock_keys[] = { "system_clock", "initial_offset_ns",
 						  "initial_freq_ppb", NULL };
 	static const char *const export_keys[] = { "chrony_socket", NULL };
@@ -861,6 +862,8 @@ parse_ptp(struct vctx *v, json_t *o, struct cfg *c)
 	c->ptp.transport = (enum cfg_ptp_transport)n;
 	GET_ENUM(v, o, "timestamping", ptp_timestamping_names, CFG_PTP_TS_AUTO, &n);
 	c->ptp.timestamping = (enum cfg_ptp_timestamping)n;
+	GET_ENUM(v, o, "software_stamps", ptp_sw_stamps_names, CFG_PTP_SW_AUTO, &n);
+	c->ptp.software_stamps = (enum cfg_ptp_sw_stamps)n;
 	cv_get_int(v, o, "priority1", false, 0, 255, DEFAULT_PTP_PRIORITY, &x);
 	c->ptp.priority1 = (uint8_t)x;
 	cv_get_int(v, o, "priority2", false, 0, 255, DEFAULT_PTP_PRIORITY, &x);

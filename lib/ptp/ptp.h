@@ -5,9 +5,10 @@
  * reads: frames and timestamps go in, frames to send and notes come out.
  *
  * Time. Every time argument is a value of one free-running counter with
- * conf.hz ticks per second: the TSC for software timestamps (RX stamped by
- * the worker when it pulls the burst, TX stamped right before the burst is
- * sent), or the NIC clock read raw for hardware timestamps. The same counter
+ * conf.hz ticks per second: the TSC for software timestamps (the kernel's
+ * stamps of the frames converted to it, or RX stamped by the worker when it
+ * pulls the burst and TX right before the burst is sent), or the NIC clock
+ * read raw for hardware timestamps. The same counter
  * gives "now" for the timers. equinox's PTP time is a model over it
  * (ptp_clock.h): ptp_time() reads it; the servo moves it; nothing else does.
  *

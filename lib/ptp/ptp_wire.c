@@ -548,3 +548,54 @@ ptp_frame_parse(const struct ptp_path *path, const uint8_t *frame, uint32_t len,
 	}
 	return PTP_DROP_NOT_PTP;
 }
+
+int
+ptp_event_locate(const uint8_t *f, uint32_t len)
+{
+	uint32_t off = 12, ihl, n;
+	uint16_t et;
+
+	if (len < 14)
+		return -1;
+	et = net_get16(f + off);
+	while ((et == NET_ETHERTYPE_VLAN || et == 0x88a8) && off + 6 <= len) {
+		off += 4;
+		et = net_get16(f + off);
+	}
+	off += 2;
+	if (et == NET_ETHERTYPE_MPLS) {
+		/* Down to the bottom of the stack, then IPv4, or a control word + Ethernet. */
+		for (n = 0; n < 2 * PTP_MAX_LABELS; n++) {
+			if (off + 4 > len)
+				return -1;
+			off += 4;
+			if (f[off - 2] & 0x01)
+				break;
+		}
+		if (n == 2 * PTP_MAX_LABELS || off >= len)
+			return -1;
+		if ((f[off] >> 4) == 4) {
+			et = NET_ETHERTYPE_IP4;
+		} else if ((f[off] >> 4) == 0 && off + 4 + 14 <= len) {
+			et = net_get16(f + off + 4 + 12);
+			off += 4 + 14;
+		} else {
+			return -1;
+		}
+	}
+	if (et == NET_ETHERTYPE_IP4) {
+		if (off + 20 > len || (f[off] >> 4) != 4 || f[off + 9] != NET_PROTO_UDP ||
+		    (net_get16(f + off + 6) & 0x3fff) != 0)
+			return -1;
+		ihl = (uint32_t)(f[off] & 0x0f) * 4;
+		if (ihl < 20 || off + ihl + 8 > len ||
+		    net_get16(f + off + ihl + 2) != PTP_UDP_EVENT_PORT)
+			return -1;
+		off += ihl + 8;
+	} else if (et != NET_ETHERTYPE_PTP) {
+		return -1;
+	}
+	if (off + PTP_HDR_LEN > len || !ptp_msg_is_event(f[off] & 0x0f))
+		return -1;
+	return (int)off;
+}

@@ -440,6 +440,16 @@ struct ptp_frame_info {
 int ptp_frame_parse(const struct ptp_path *path, const uint8_t *frame, uint32_t len,
 		    struct ptp_frame_info *fi);
 
+/*
+ * Where an event message (Sync, Delay_Req, Pdelay_Req, Pdelay_Resp) starts
+ * in a frame of any framing equinox or a peer may use: behind VLAN tags, an
+ * MPLS label stack (then IPv4, or a control word and an Ethernet header), as
+ * Ethernet type 0x88F7 or IPv4/UDP to port 319 (not a fragment). Checks no
+ * configured path: it finds the header a kernel timestamp is matched on.
+ * Returns the offset of a whole 34-byte header, or -1.
+ */
+int ptp_event_locate(const uint8_t *frame, uint32_t len);
+
 /* True for the drop reasons that mean "arrived over another path". */
 bool ptp_drop_is_path_mismatch(int reason);
 

@@ -21,7 +21,10 @@ cannot be measured here: it would have to step the host clock, which no test doe
 Never fails on a figure; run as root:
 
     EQX_BUILD_DIR=build tests/bench/ptp_bench.py [--seconds 60] [--idle busy|adaptive|both]
-        [--device af_packet|pcap|both]
+        [--device af_packet|pcap|both] [--stamps kernel|pmd|tsc|both]
+
+--stamps sets ptp.software_stamps: "both" (the default) runs equinox with the kernel's
+stamps of its frames and again with the TSC read at the worker's bursts, side by side.
 """
 
 import argparse
@@ -71,18 +74,23 @@ def main():
     ap.add_argument("--device", choices=["af_packet", "pcap", "both"], default="af_packet",
                     help="equinox's port: net_af_packet (the worker's TSC stamps) or "
                     "net_pcap (the kernel's RX stamps)")
+    ap.add_argument("--stamps", choices=["kernel", "pmd", "tsc", "both"], default="both",
+                    help="ptp.software_stamps: the kernel's stamps of the frames, the "
+                    "PMD's (or the TSC), the TSC at the worker's bursts; both = kernel and tsc")
     ap.add_argument("--json", help="also write the figures to this file")
     args = ap.parse_args()
     T.SETTLE_S = args.settle
     idles = ["busy", "adaptive"] if args.idle == "both" else [args.idle]
     devices = ["af_packet", "pcap"] if args.device == "both" else [args.device]
-    runs = [(d, i) for d in devices for i in idles]
+    stamps = ["kernel", "tsc"] if args.stamps == "both" else [args.stamps]
+    runs = [("%s/%s" % (d, s), i) for d in devices for s in stamps for i in idles]
     out = {}
     with T.PtpTopology("ptpb", 229) as t:
         out["ptp4l->ptp4l"] = ptp4l_pair(t, args.seconds)
         for dev, idle in runs:
             key = "%s, %s" % (dev, idle)
-            T.PTP_DEVICE = "net_pcap0,iface=%s" if dev == "pcap" else ""
+            T.PTP_DEVICE = "net_pcap0,iface=%s" if dev.startswith("pcap") else ""
+            T.PTP_STAMPS = dev.split("/")[1]
             sres = T.run_slave(t, args.seconds, idle=idle, label="ptp4l -> equinox (%s)" % key)
             mres = T.run_master(t, args.seconds, idle=idle, label="equinox -> ptp4l (%s)" % key)
             out["ptp4l->equinox/%s" % key] = {

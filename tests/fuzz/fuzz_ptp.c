@@ -255,6 +255,10 @@ LLVMFuzzerTestOneInput(const uint8_t *input, size_t size)
 
 	/* The bytes as a bare message, and as a frame. */
 	fuzz_decode(data, len);
+	/* The kernel-stamp locator: a whole event header inside the frame, or nothing. */
+	ret = ptp_event_locate(data, len);
+	FUZZ_CHECK(ret == -1 || (ret >= 14 && (uint32_t)ret + PTP_HDR_LEN <= len &&
+				 ptp_msg_is_event(data[ret] & 0x0f)));
 	ret = ptp_frame_parse(&path, data, len, &fi);
 	FUZZ_CHECK(ret >= 0 && ret < PTP_DROP_MAX);
 	if (ret == PTP_OK) {

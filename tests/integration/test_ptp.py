@@ -76,6 +76,8 @@ CHRONY_MAGIC = 0x534F434B
 # equinox's port: af_packet (eqxtopo's default) unless EQX_PTP_DEVICE says otherwise,
 # e.g. "net_pcap0,iface=%s", whose RX stamps are the kernel's.
 PTP_DEVICE = os.environ.get("EQX_PTP_DEVICE", "")
+# ptp.software_stamps: unset (auto: the kernel's stamps on af_packet), or "tsc", "pmd", ...
+PTP_STAMPS = os.environ.get("EQX_PTP_STAMPS", "")
 
 PTP4L_LINE = re.compile(r"ptp4l\[(\d+\.\d+)\]: master offset\s+(-?\d+) s(\d) freq\s+([+-]?\d+)"
                         r" path delay\s+(-?\d+)")
@@ -142,6 +144,8 @@ class PtpTopology(eqxtopo.Topology):
             "clock": {"initial_offset_ns": initial_offset_ns,
                       "initial_freq_ppb": initial_freq_ppb},
         }
+        if PTP_STAMPS:
+            cfg["ptp"]["software_stamps"] = PTP_STAMPS
         if chrony_socket:
             cfg["ptp"]["export"] = {"chrony_socket": chrony_socket}
         return cfg
@@ -476,6 +480,24 @@ def tshark_count(pcap, display_filter):
     return len([ln for ln in cp.stdout.splitlines() if ln.strip()])
 
 
+def kernel_stamps():
+    """True when equinox should take the kernel's stamps (software_stamps auto or kernel:
+    every port here sits on a veth)."""
+    return PTP_STAMPS in ("", "auto", "kernel")
+
+
+def stamps_check(c, st, direction, label, at_least):
+    """The stamps equinox used in one direction were the kernel's, not its fall-back."""
+    if not kernel_stamps():
+        return
+    port, ctr = st["ports"]["p0"], st["counters"]
+    got, missing = ctr["%s_kernel_stamps" % direction], ctr["%s_kernel_stamp_missing" % direction]
+    c.check(port["%s_stamps" % direction] == "kernel" and got >= at_least and missing <= got // 10,
+            "%s: %s stamps are the kernel's (%d, %d not found)" % (label, direction.upper(),
+                                                                  got, missing),
+            {k: v for k, v in ctr.items() if "stamp" in k})
+
+
 def path_check(c, t, kind, n=10):
     """equinox as master on a VLAN-pinned or MPLS path: what it sends carries the tag or
     label, a Delay_Req over the configured path is answered over it, one over another
@@ -498,6 +520,8 @@ def path_check(c, t, kind, n=10):
     t.scapy("client", PATH_PROBE, args=[t.client.ip, bad[0], bad[1], n])
     time.sleep(1.0)
     after = t.ptp()
+    stamps_check(c, after, "tx", "%s path" % kind, 5)
+    stamps_check(c, after, "rx", "%s path" % kind, n)
     t.stop_equinox()
     time.sleep(0.5)
     t.stop_proc(cap, sig=signal.SIGINT)
@@ -593,6 +617,8 @@ def body(c):
         c.check(st["servo_state"] == "locked", "equinox's servo is locked", st["servo_state"])
         c.check(res["first_lock"] is not None, "the servo locked (%s s after start)"
                 % _s(res["first_lock"]))
+        stamps_check(c, st, "rx", "equinox slave", 20)
+        stamps_check(c, st, "tx", "equinox slave", 5)
         c.check(st["clock"]["steps"] >= 1,
                 "the servo stepped the 1 ms away (%d steps)" % st["clock"]["steps"])
         # The clock's error is what converges; the offsets it measures carry every
@@ -639,6 +665,8 @@ def body(c):
         c.check(mst["ports"]["p0"]["rx"].get("delay_req", 0) > 5,
                 "equinox answered ptp4l's Delay_Req (%d)" % mst["ports"]["p0"]["rx"].get(
                     "delay_req", 0))
+        stamps_check(c, mst, "tx", "equinox master", 20)
+        stamps_check(c, mst, "rx", "equinox master", 5)
         c.check(mst["clock"]["follows_host_clock"],
                 "as grandmaster equinox follows the host clock (last %d ns off)"
                 % mst["clock"]["host_clock_offset_ns"])

@@ -486,6 +486,8 @@ static const struct bad_case bad_cases[] = {
 	  "ptp.transport: unknown value \"udp6\" (one of: udp4, l2)" },
 	{ J("'ptp': {'timestamping': 'best'}"),
 	  "ptp.timestamping: unknown value \"best\" (one of: auto, hardware, software)" },
+	{ J("'ptp': {'software_stamps': 'nic'}"),
+	  "ptp.software_stamps: unknown value \"nic\" (one of: auto, kernel, pmd, tsc)" },
 	{ J("'ptp': {'priority1': 256}"), "ptp.priority1: 256 is out of range 0..255" },
 	{ J("'ptp': {'priority2': -1}"), "ptp.priority2: -1 is out of range 0..255" },
 	{ J("'ptp': {'ports': [{'role': 'auto'}]}"), "ptp.ports[0].port: missing required key" },
@@ -832,6 +834,7 @@ START_TEST(test_defaults)
 	ck_assert_uint_eq(c->ptp.domain, 0);
 	ck_assert_int_eq(c->ptp.transport, CFG_PTP_TRANSPORT_UDP4);
 	ck_assert_int_eq(c->ptp.timestamping, CFG_PTP_TS_AUTO);
+	ck_assert_int_eq(c->ptp.software_stamps, CFG_PTP_SW_AUTO);
 	ck_assert_uint_eq(c->ptp.priority1, 128);
 	ck_assert_uint_eq(c->ptp.priority2, 128);
 	ck_assert_uint_eq(c->ptp.n_ports, 1);
@@ -978,6 +981,7 @@ START_TEST(test_equivalence_sections)
 		"              { id = 2; address = \"10.0.0.2\"; } ); };\n"
 		"ha = { port = \"p1\"; key = \"" KEY64 "\"; preempt = false; };\n"
 		"ptp = { domain = 24; transport = \"l2\"; timestamping = \"software\";\n"
+		"  software_stamps = \"tsc\";\n"
 		"  priority1 = 1;\n"
 		"  ports = ( { port = \"p0\"; role = \"slave\"; log_sync_interval = -3;\n"
 		"    delay_asymmetry_ns = -5000000000;\n"
@@ -1001,6 +1005,7 @@ START_TEST(test_equivalence_sections)
 		"               {'id': 2, 'address': '10.0.0.2'}]},"
 		" 'ha': {'port': 'p1', 'key': '" KEY64 "', 'preempt': false},"
 		" 'ptp': {'domain': 24, 'transport': 'l2', 'timestamping': 'software',"
+		"   'software_stamps': 'tsc',"
 		"   'priority1': 1,"
 		"   'ports': [{'port': 'p0', 'role': 'slave', 'log_sync_interval': -3,"
 		"     'delay_asymmetry_ns': -5000000000,"
@@ -1025,6 +1030,7 @@ START_TEST(test_equivalence_sections)
 	assert_same_model(a, b);
 
 	ck_assert_int_eq(a->ptp.ports[0].delay_asymmetry_ns, -5000000000LL);
+	ck_assert_int_eq(a->ptp.software_stamps, CFG_PTP_SW_TSC);
 	ck_assert_uint_eq(a->ptp.ports[0].mpls_tx_labels[1], 4096);
 	ck_assert_uint_eq(a->cluster.key_len, 32);
 	ck_assert_uint_eq(a->cluster.key[0], 0x00);

@@ -635,6 +635,62 @@ START_TEST(test_path_build_vlan_mpls)
 }
 END_TEST
 
+/*
+ * The lenient locator a kernel stamp is matched with: it finds the event
+ * message behind any tag and label stack, and nothing else.
+ */
+START_TEST(test_event_locate)
+{
+	static const struct {
+		enum ptp_transport t;
+		uint16_t vlan;
+		uint8_t labels;
+		uint32_t off;
+	} cases[] = {
+		{ PTP_TRANSPORT_UDP4, 0, 0, 42 }, { PTP_TRANSPORT_UDP4, 100, 0, 46 },
+		{ PTP_TRANSPORT_UDP4, 0, 2, 50 }, { PTP_TRANSPORT_UDP4, 100, 2, 54 },
+		{ PTP_TRANSPORT_L2, 0, 0, 14 },   { PTP_TRANSPORT_L2, 7, 0, 18 },
+		{ PTP_TRANSPORT_L2, 0, 1, 36 },   { PTP_TRANSPORT_L2, 7, 3, 48 },
+	};
+	struct ptp_path path;
+	uint8_t f[PTP_FRAME_MAX];
+	uint32_t len, k, cut;
+
+	for (k = 0; k < sizeof(cases) / sizeof(cases[0]); k++) {
+		ptp_path_init(&path, cases[k].t);
+		memcpy(path.src_mac, mac_s, 6);
+		memcpy(path.src_ip, ip_s, 4);
+		path.vlan = cases[k].vlan;
+		path.n_tx_labels = cases[k].labels;
+		path.tx_labels[0] = 100;
+		path.tx_labels[1] = 200;
+		path.tx_labels[2] = 300;
+		len = ptp_frame_build(&path, dreq_msg, 44, f, sizeof(f));
+		ck_assert_int_eq(ptp_event_locate(f, len), (int)cases[k].off);
+		ck_assert(memcmp(f + cases[k].off, dreq_msg, 34) == 0);
+		/* Short of a whole header, at every length. */
+		for (cut = 0; cut < cases[k].off + 34; cut++)
+			ck_assert_int_eq(ptp_event_locate(f, cut), -1);
+		/* A general message is not stamped: an Announce is not found. */
+		len = ptp_frame_build(&path, ptp4l_udp4_announce + 42, 64, f, sizeof(f));
+		ck_assert_int_eq(ptp_event_locate(f, len), -1);
+	}
+	/* ptp4l's own frames, as captured. */
+	ck_assert_int_eq(ptp_event_locate(ptp4l_udp4_delay_req, sizeof(ptp4l_udp4_delay_req)), 42);
+	ck_assert_int_eq(ptp_event_locate(ptp4l_l2_sync, sizeof(ptp4l_l2_sync)), 14);
+	/* UDP to 320, a fragment, another protocol. */
+	memcpy(f, ptp4l_udp4_delay_req, sizeof(ptp4l_udp4_delay_req));
+	net_put16(f + 36, 320);
+	ck_assert_int_eq(ptp_event_locate(f, sizeof(ptp4l_udp4_delay_req)), -1);
+	memcpy(f, ptp4l_udp4_delay_req, sizeof(ptp4l_udp4_delay_req));
+	net_put16(f + 20, 0x2000);
+	ck_assert_int_eq(ptp_event_locate(f, sizeof(ptp4l_udp4_delay_req)), -1);
+	memcpy(f, ptp4l_udp4_delay_req, sizeof(ptp4l_udp4_delay_req));
+	f[23] = 6;
+	ck_assert_int_eq(ptp_event_locate(f, sizeof(ptp4l_udp4_delay_req)), -1);
+}
+END_TEST
+
 /* The strict receive check: only the configured tag and label stack pass. */
 START_TEST(test_path_strict_rx)
 {
@@ -2821,6 +2877,7 @@ ptp_suite(void)
 	tc = tcase_create("path");
 	tcase_add_test(tc, test_path_build_vlan_mpls);
 	tcase_add_test(tc, test_path_strict_rx);
+	tcase_add_test(tc, test_event_locate);
 	tcase_add_test(tc, test_udp4_parse);
 	suite_add_tcase(s, tc);
 
