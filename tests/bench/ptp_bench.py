@@ -20,7 +20,7 @@ below 0), equinox keeps every servo sample (8 a second here). ptp4l's own conver
 cannot be measured here: it would have to step the host clock, which no test does.
 Never fails on a figure; run as root:
 
-    EQX_BUILD_DIR=build tests/bench/ptp_bench.py [--seconds 60] [--idle busy|adaptive|both]
+    EQX_BUILD_DIR=build tests/bench/ptp_bench.py [--seconds 60] [--idle auto|busy|adaptive|both]
         [--device af_packet|pcap|both] [--stamps kernel|pmd|tsc|both]
 
 --stamps sets ptp.software_stamps: "both" (the default) runs equinox with the kernel's
@@ -69,8 +69,10 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--seconds", type=int, default=60)
     ap.add_argument("--settle", type=int, default=10)
-    ap.add_argument("--idle", choices=["busy", "adaptive", "both"], default="busy",
-                    help="equinox's dataplane.idle: a worker that sleeps stamps late")
+    ap.add_argument("--idle", choices=["auto", "busy", "adaptive", "both"], default="auto",
+                    help="equinox's dataplane.idle; auto: adaptive with kernel stamps (a "
+                    "busy worker delays the kernel's work for our sends), busy with TSC "
+                    "stamps (a worker that sleeps stamps late)")
     ap.add_argument("--device", choices=["af_packet", "pcap", "both"], default="af_packet",
                     help="equinox's port: net_af_packet (the worker's TSC stamps) or "
                     "net_pcap (the kernel's RX stamps)")
@@ -80,10 +82,14 @@ def main():
     ap.add_argument("--json", help="also write the figures to this file")
     args = ap.parse_args()
     T.SETTLE_S = args.settle
-    idles = ["busy", "adaptive"] if args.idle == "both" else [args.idle]
+    def idles(stamp):
+        if args.idle == "auto":
+            return ["adaptive" if stamp == "kernel" else "busy"]
+        return ["busy", "adaptive"] if args.idle == "both" else [args.idle]
+
     devices = ["af_packet", "pcap"] if args.device == "both" else [args.device]
     stamps = ["kernel", "tsc"] if args.stamps == "both" else [args.stamps]
-    runs = [("%s/%s" % (d, s), i) for d in devices for s in stamps for i in idles]
+    runs = [("%s/%s" % (d, s), i) for d in devices for s in stamps for i in idles(s)]
     out = {}
     with T.PtpTopology("ptpb", 229) as t:
         out["ptp4l->ptp4l"] = ptp4l_pair(t, args.seconds)
