@@ -184,3 +184,39 @@ auth_replay_check(struct auth_replay *r, uint64_t seq)
 	bit_set(r, r->top - seq);
 	return true;
 }
+
+void
+auth_epoch_init(struct auth_epoch *e)
+{
+	memset(e, 0, sizeof(*e));
+	auth_replay_init(&e->replay);
+}
+
+static bool
+epoch_retired(const struct auth_epoch *e, uint64_t epoch)
+{
+	unsigned int i;
+
+	for (i = 0; i < e->n_retired && i < AUTH_RETIRED_EPOCHS; i++)
+		if (e->retired[i] == epoch)
+			return true;
+	return false;
+}
+
+int
+auth_epoch_check(struct auth_epoch *e, uint64_t epoch, uint64_t seq, bool restart, bool *new_epoch)
+{
+	*new_epoch = false;
+	if (epoch == 0 || seq == 0)
+		return AUTH_EPOCH_ZERO;
+	if (epoch != e->epoch || restart) {
+		if (epoch_retired(e, epoch))
+			return AUTH_EPOCH_STALE;
+		if (e->epoch != 0)
+			e->retired[e->n_retired++ % AUTH_RETIRED_EPOCHS] = e->epoch;
+		e->epoch = epoch;
+		auth_replay_init(&e->replay);
+		*new_epoch = true;
+	}
+	return auth_replay_check(&e->replay, seq) ? AUTH_EPOCH_OK : AUTH_EPOCH_REPLAYED;
+}

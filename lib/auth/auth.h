@@ -64,4 +64,39 @@ void auth_replay_init(struct auth_replay *r);
 /* True (and records seq) when seq is fresh; false for a replay or one too old. seq 0 is invalid. */
 bool auth_replay_check(struct auth_replay *r, uint64_t seq);
 
+/*
+ * A peer's numbering: datagrams carry (epoch, seq), the epoch a random
+ * number per process start, seq from 1 within it. An authenticated datagram
+ * of a new epoch means the peer restarted: the epoch becomes its own, the
+ * replay window starts over, and the epoch it had is retired (a datagram of
+ * a retired epoch is stale, never good again). The last AUTH_RETIRED_EPOCHS
+ * are remembered. Check after the MAC, and after the body parsed, so that
+ * only authentic and whole datagrams move anything.
+ */
+#define AUTH_RETIRED_EPOCHS 8
+
+struct auth_epoch {
+	uint64_t epoch; /* the peer's current one; 0: never heard */
+	uint64_t retired[AUTH_RETIRED_EPOCHS];
+	unsigned int n_retired;
+	struct auth_replay replay;
+};
+
+enum auth_epoch_verdict {
+	AUTH_EPOCH_OK = 0,
+	AUTH_EPOCH_ZERO,     /* epoch or seq 0: never sent */
+	AUTH_EPOCH_STALE,    /* a retired epoch */
+	AUTH_EPOCH_REPLAYED, /* seen, or older than the window */
+};
+
+void auth_epoch_init(struct auth_epoch *e);
+
+/*
+ * Take (epoch, seq); restart forces a new epoch even with the same number
+ * (a datagram from another peer id). *new_epoch is set when this datagram
+ * started one. Returns an enum auth_epoch_verdict.
+ */
+int auth_epoch_check(struct auth_epoch *e, uint64_t epoch, uint64_t seq, bool restart,
+		     bool *new_epoch);
+
 #endif /* EQX_AUTH_H */

@@ -608,7 +608,7 @@ rx(struct cluster_node *n, uint64_t now, const uint8_t *buf, size_t len,
 	rc = precheck(&h, body, &hb);
 	if (rc != 0)
 		return rc;
-	prev_epoch = n->ms.m[idx].epoch;
+	prev_epoch = n->ms.m[idx].seq.epoch;
 	rc = cluster_members_rx_auth(&n->ms, idx, &h, &new_epoch);
 	if (rc != CLUSTER_WIRE_OK)
 		return rc;

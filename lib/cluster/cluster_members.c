@@ -50,7 +50,7 @@ cluster_members_init(struct cluster_members *ms, const struct cluster_member_con
 		m->id = sorted[i].id;
 		m->family = sorted[i].family;
 		memcpy(m->addr, sorted[i].addr, sizeof(m->addr));
-		auth_replay_init(&m->replay);
+		auth_epoch_init(&m->seq);
 		m->next_hb_ns = now;
 		ms->ids[i] = m->id;
 		if (m->id == self_id) {
@@ -87,39 +87,21 @@ cluster_members_find(const struct cluster_members *ms, uint16_t id)
 	return -1;
 }
 
-static bool
-retired(const struct cluster_member *m, uint64_t epoch)
-{
-	unsigned int i;
-
-	for (i = 0; i < m->n_retired && i < CLUSTER_RETIRED_EPOCHS; i++)
-		if (m->retired[i] == epoch)
-			return true;
-	return false;
-}
-
 int
 cluster_members_rx_auth(struct cluster_members *ms, int idx, const struct cluster_wire_hdr *h,
 			bool *new_epoch)
 {
-	struct cluster_member *m = &ms->m[idx];
-
-	*new_epoch = false;
-	if (h->epoch == 0 || h->seq == 0)
+	/* Authenticated: a new epoch is a restarted member. */
+	switch (auth_epoch_check(&ms->m[idx].seq, h->epoch, h->seq, false, new_epoch)) {
+	case AUTH_EPOCH_ZERO:
 		return CLUSTER_DROP_MALFORMED;
-	if (h->epoch != m->epoch) {
-		if (retired(m, h->epoch))
-			return CLUSTER_DROP_STALE_EPOCH;
-		/* Authenticated: the member did restart, and its old epoch is never good again. */
-		if (m->epoch != 0)
-			m->retired[m->n_retired++ % CLUSTER_RETIRED_EPOCHS] = m->epoch;
-		m->epoch = h->epoch;
-		auth_replay_init(&m->replay);
-		*new_epoch = true;
-	}
-	if (!auth_replay_check(&m->replay, h->seq))
+	case AUTH_EPOCH_STALE:
+		return CLUSTER_DROP_STALE_EPOCH;
+	case AUTH_EPOCH_REPLAYED:
 		return CLUSTER_DROP_REPLAYED;
-	return CLUSTER_WIRE_OK;
+	default:
+		return CLUSTER_WIRE_OK;
+	}
 }
 
 bool

@@ -25,7 +25,6 @@
  * at every up, down and restart: the caller reacts to a new view (owners
  * move, records are rebalanced).
  */
-#define CLUSTER_RETIRED_EPOCHS 8
 
 #define foreach_cluster_member_reason   \
 	_(NONE, "none")                 \
@@ -50,13 +49,10 @@ struct cluster_member {
 	bool alive;
 	uint64_t last_rx_ns; /* last authenticated datagram */
 	uint64_t up_since_ns;
-	uint64_t epoch; /* its current epoch; 0: never heard */
-	uint64_t retired[CLUSTER_RETIRED_EPOCHS];
-	unsigned int n_retired;
-	struct auth_replay replay;
-	uint64_t tx_seq;      /* last datagram number we used toward it */
-	uint64_t next_hb_ns;  /* our next heartbeat to it */
-	uint32_t interval_ms; /* its advertised heartbeat interval; 0: unknown */
+	struct auth_epoch seq; /* its epoch (0: never heard), retired ones, replay window */
+	uint64_t tx_seq;       /* last datagram number we used toward it */
+	uint64_t next_hb_ns;   /* our next heartbeat to it */
+	uint32_t interval_ms;  /* its advertised heartbeat interval; 0: unknown */
 	bool hb_seen;
 	struct cluster_msg_hb hb; /* its last heartbeat */
 	uint64_t ups, downs, restarts;

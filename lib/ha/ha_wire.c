@@ -179,18 +179,7 @@ ha_wire_rx_init(struct ha_wire_rx *rx, const uint8_t key[HA_WIRE_KEY_LEN], uint1
 	rx->key_id = ha_wire_key_id(key);
 	rx->own_id = own_id;
 	rx->own_epoch = own_epoch;
-	auth_replay_init(&rx->replay);
-}
-
-static bool
-epoch_retired(const struct ha_wire_rx *rx, uint64_t epoch)
-{
-	unsigned int i;
-
-	for (i = 0; i < rx->n_retired && i < HA_WIRE_RETIRED_EPOCHS; i++)
-		if (rx->retired[i] == epoch)
-			return true;
-	return false;
+	auth_epoch_init(&rx->peer);
 }
 
 static int
@@ -205,27 +194,24 @@ rx_check(struct ha_wire_rx *rx, const uint8_t *buf, size_t len, struct ha_wire_h
 		return rc;
 	if (h->sender == rx->own_id)
 		return h->epoch == rx->own_epoch ? HA_WIRE_ERR_OWN_DATAGRAM : HA_WIRE_ERR_SAME_ID;
-	if (h->epoch == 0 || h->seq == 0)
+	/* The datagram authenticates: a new epoch (or a new sender id) is a restarted peer. */
+	switch (auth_epoch_check(&rx->peer, h->epoch, h->seq, h->sender != rx->peer_id,
+				 new_epoch)) {
+	case AUTH_EPOCH_ZERO:
 		return HA_WIRE_ERR_MALFORMED;
-	if (h->epoch != rx->peer_epoch || h->sender != rx->peer_id) {
-		if (epoch_retired(rx, h->epoch))
-			return HA_WIRE_ERR_STALE_EPOCH;
-		/*
-		 * The datagram authenticates, so the peer did restart: its
-		 * numbers start over, and the epoch it had is never good again.
-		 */
-		if (rx->peer_epoch != 0)
-			rx->retired[rx->n_retired++ % HA_WIRE_RETIRED_EPOCHS] = rx->peer_epoch;
+	case AUTH_EPOCH_STALE:
+		return HA_WIRE_ERR_STALE_EPOCH;
+	case AUTH_EPOCH_REPLAYED:
+		return HA_WIRE_ERR_REPLAY;
+	default:
+		break;
+	}
+	if (*new_epoch) {
 		if (rx->peer_id != 0 && h->sender != rx->peer_id)
 			rx->peer_id_changes++;
-		rx->peer_epoch = h->epoch;
 		rx->peer_id = h->sender;
-		auth_replay_init(&rx->replay);
 		rx->new_epochs++;
-		*new_epoch = true;
 	}
-	if (!auth_replay_check(&rx->replay, h->seq))
-		return HA_WIRE_ERR_REPLAY;
 	if (!msg_known(h->type))
 		return HA_WIRE_ERR_UNKNOWN_TYPE;
 	return HA_WIRE_OK;

@@ -342,20 +342,14 @@ int ha_wire_seal(struct ha_wire_tx *tx, uint8_t *buf, size_t cap, uint8_t type, 
 int ha_wire_verify(const uint8_t *buf, size_t len, const uint8_t key[HA_WIRE_KEY_LEN],
 		   uint32_t key_id, struct ha_wire_hdr *h);
 
-/* Receiver side: the peer's identity and its replay window. */
-#define HA_WIRE_RETIRED_EPOCHS 8
-
+/* Receiver side: the peer's identity, epoch and replay window. */
 struct ha_wire_rx {
 	uint8_t key[HA_WIRE_KEY_LEN];
 	uint32_t key_id;
 	uint16_t own_id;
 	uint64_t own_epoch;
-	uint16_t peer_id;    /* 0: no peer heard yet */
-	uint64_t peer_epoch; /* 0: no peer heard yet */
-	struct auth_replay replay;
-	/* Epochs the peer had before: a datagram of one of them is a replay. */
-	uint64_t retired[HA_WIRE_RETIRED_EPOCHS];
-	unsigned int n_retired;
+	uint16_t peer_id;       /* 0: no peer heard yet */
+	struct auth_epoch peer; /* its epoch (0: none heard yet), retired ones, replay window */
 	uint64_t drops[HA_WIRE_ERR_MAX]; /* [0]: datagrams accepted */
 	uint64_t new_epochs;             /* peer restarts (a new epoch or a new id) */
 	uint64_t peer_id_changes;        /* ...of which a new id: another box, or a misconfig */

@@ -146,9 +146,44 @@ START_TEST(replay_window_model)
 }
 END_TEST
 
+/* A peer's epochs: a restart resets the window, a retired epoch never comes back. */
+START_TEST(epoch_restart_and_retired)
+{
+	struct auth_epoch e;
+	bool ne;
+	unsigned int i;
+
+	auth_epoch_init(&e);
+	ck_assert_int_eq(auth_epoch_check(&e, 0, 1, false, &ne), AUTH_EPOCH_ZERO);
+	ck_assert_int_eq(auth_epoch_check(&e, 7, 0, false, &ne), AUTH_EPOCH_ZERO);
+	ck_assert_uint_eq(e.epoch, 0);
+	ck_assert_int_eq(auth_epoch_check(&e, 7, 1, false, &ne), AUTH_EPOCH_OK);
+	ck_assert(ne && e.epoch == 7);
+	ck_assert_int_eq(auth_epoch_check(&e, 7, 2, false, &ne), AUTH_EPOCH_OK);
+	ck_assert(!ne);
+	ck_assert_int_eq(auth_epoch_check(&e, 7, 2, false, &ne), AUTH_EPOCH_REPLAYED);
+	/* A restart: numbers start over, 7 is retired. */
+	ck_assert_int_eq(auth_epoch_check(&e, 9, 1, false, &ne), AUTH_EPOCH_OK);
+	ck_assert(ne && e.epoch == 9);
+	ck_assert_int_eq(auth_epoch_check(&e, 7, 3, false, &ne), AUTH_EPOCH_STALE);
+	ck_assert(!ne && e.epoch == 9);
+	/* Forced (another sender): the same number starts over too. */
+	ck_assert_int_eq(auth_epoch_check(&e, 9, 5, false, &ne), AUTH_EPOCH_OK);
+	ck_assert_int_eq(auth_epoch_check(&e, 9, 1, true, &ne), AUTH_EPOCH_OK);
+	ck_assert(ne && e.epoch == 9);
+	/* Only the last AUTH_RETIRED_EPOCHS are remembered. */
+	for (i = 0; i < AUTH_RETIRED_EPOCHS + 1; i++)
+		ck_assert_int_eq(auth_epoch_check(&e, 100 + i, 1, false, &ne), AUTH_EPOCH_OK);
+	ck_assert_int_eq(auth_epoch_check(&e, 9, 1, false, &ne), AUTH_EPOCH_OK);
+	ck_assert_int_eq(auth_epoch_check(&e, 100 + AUTH_RETIRED_EPOCHS, 2, false, &ne),
+			 AUTH_EPOCH_STALE);
+}
+END_TEST
+
 int
 main(void)
 {
+
 	Suite *s = suite_create("auth");
 	TCase *tc = tcase_create("auth");
 	SRunner *sr;
@@ -161,6 +196,7 @@ main(void)
 	tcase_add_test(tc, hex_decode);
 	tcase_add_test(tc, replay_window);
 	tcase_add_test(tc, replay_window_model);
+	tcase_add_test(tc, epoch_restart_and_retired);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);

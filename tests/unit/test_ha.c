@@ -515,7 +515,7 @@ START_TEST(wire_rejects)
 		ck_assert_int_eq(open_dg(&rx, e, (size_t)len, &ne), HA_WIRE_ERR_BAD_MAC);
 	}
 	/* A forged datagram of a new epoch moves nothing. */
-	ck_assert(rx.peer_epoch == 0);
+	ck_assert(rx.peer.epoch == 0);
 	/* Bad length: authentic, but the length field disagrees with the size. */
 	memcpy(e, d, (size_t)len);
 	e[13] = 23;
@@ -529,7 +529,7 @@ START_TEST(wire_rejects)
 
 	/* The real thing, once; then replayed. */
 	ck_assert_int_eq(open_dg(&rx, d, (size_t)len, &ne), HA_WIRE_OK);
-	ck_assert(ne && rx.peer_epoch == 0xbbbb && rx.peer_id == 2);
+	ck_assert(ne && rx.peer.epoch == 0xbbbb && rx.peer_id == 2);
 	ck_assert_int_eq(open_dg(&rx, d, (size_t)len, &ne), HA_WIRE_ERR_REPLAY);
 	ck_assert(!ne);
 	/* Datagram 0 is never valid. */
@@ -540,11 +540,11 @@ START_TEST(wire_rejects)
 	/* The peer restarts: its numbers start over, and are fresh. */
 	ck_assert_int_gt(make_hb(e, test_key, 2, 0xdddd, 1, HA_MSG_HEARTBEAT), 0);
 	ck_assert_int_eq(open_dg(&rx, e, (size_t)len, &ne), HA_WIRE_OK);
-	ck_assert(ne && rx.peer_epoch == 0xdddd);
+	ck_assert(ne && rx.peer.epoch == 0xdddd);
 	/* The old epoch's datagrams, even unseen numbers, are stale now. */
 	ck_assert_int_gt(make_hb(e, test_key, 2, 0xbbbb, 9, HA_MSG_HEARTBEAT), 0);
 	ck_assert_int_eq(open_dg(&rx, e, (size_t)len, &ne), HA_WIRE_ERR_STALE_EPOCH);
-	ck_assert(rx.peer_epoch == 0xdddd);
+	ck_assert(rx.peer.epoch == 0xdddd);
 	/* Unknown type: authentic and fresh, counted and dropped. */
 	ck_assert_int_gt(make_hb(e, test_key, 2, 0xdddd, 2, 9), 0);
 	ck_assert_int_eq(open_dg(&rx, e, (size_t)len, &ne), HA_WIRE_ERR_UNKNOWN_TYPE);
