@@ -207,15 +207,23 @@ tel_agent(const char *cmd, const char *params, struct rte_tel_data *d)
 {
 	const char *name = strrchr(cmd, '/') + 1;
 	json_t *o = NULL;
+	char *text = NULL;
 	unsigned int i;
 	int rc;
 
 	RTE_SET_USED(params);
+	/* Copy under the lock, parse outside it: the control lcore takes it to refresh. */
 	pthread_mutex_lock(&snap_lock);
 	for (i = 0; i < N_AGENTS; i++)
-		if (strcmp(name, agents[i]->name) == 0 && snapshot[i] != NULL)
-			o = json_loads(snapshot[i], 0, NULL);
+		if (strcmp(name, agents[i]->name) == 0) {
+			if (snapshot[i] != NULL)
+				text = strdup(snapshot[i]);
+			break;
+		}
 	pthread_mutex_unlock(&snap_lock);
+	if (text != NULL)
+		o = json_loads(text, 0, NULL);
+	free(text);
 	if (o == NULL)
 		o = json_pack("{s:b}", "enabled", false);
 	rc = eqx_tel_from_json(d, o);

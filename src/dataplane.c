@@ -163,11 +163,8 @@ eqx_dp_tx_stamped(struct eqx_dp_ctx *c, unsigned int p, struct rte_mbuf *m)
 	/*
 	 * The stamp is the TSC right before the burst (read after it, the veth
 	 * tests showed a negative path delay: later than the kernel's own stamp).
-	 * How long the burst took goes along in backend (cycles), for the agent to
-	 * judge the sample.
 	 */
 	ev.stamp.tsc = before;
-	ev.backend = (uint32_t)RTE_MIN(rte_rdtsc() - before, (uint64_t)UINT32_MAX);
 	c->w->stats.tx_packets++;
 	c->w->stats.tx_bytes += len;
 	if (rte_ring_sp_enqueue_elem(c->w->events, &ev, sizeof(ev)) != 0)
@@ -283,25 +280,39 @@ choose(struct eqx_dp_ctx *c, const struct eqx_vip *vip, uint8_t family, const ui
 }
 
 /* Install a pin another worker made (arrives through the control lcore). */
-static void
-affinity_install(struct eqx_dp_ctx *c, const struct eqx_event *ev)
+/*
+ * The affinity entry pinning client to backend on vip, inserted when new
+ * (*fresh); NULL when the table is full. The caller sets last_seen.
+ */
+static struct flow_entry *
+affinity_pin(struct eqx_dp_ctx *c, const struct eqx_vip *vip, uint8_t family, const uint8_t *client,
+	     uint32_t backend, bool *fresh)
 {
 	struct flow_entry *ae;
 	struct flow_key ak;
-	uint32_t ahash;
-	bool fresh;
+
+	key_set(&ak, family, 0, client, vip->addr, 0, vip->port);
+	ak.dport = vip->id;
+	ae = flow_lookup_or_insert(c->w->affinity, &ak, flow_hash(&ak), c->now, false, fresh);
+	if (ae != NULL) {
+		ae->backend = backend;
+		ae->vip = vip->id;
+	}
+	return ae;
+}
+
+static void
+affinity_install(struct eqx_dp_ctx *c, const struct eqx_event *ev)
+{
 	const struct eqx_vip *vip = eqx_state_vip_by_id(c->st, ev->vip);
+	struct flow_entry *ae;
+	bool fresh;
 
 	if (vip == NULL)
 		return;
-	key_set(&ak, ev->family, 0, ev->client, vip->addr, 0, vip->port);
-	ak.dport = vip->id;
-	ahash = flow_hash(&ak);
-	ae = flow_lookup_or_insert(c->w->affinity, &ak, ahash, c->now, false, &fresh);
+	ae = affinity_pin(c, vip, ev->family, ev->client, ev->backend, &fresh);
 	if (ae == NULL)
 		return;
-	ae->backend = ev->backend;
-	ae->vip = vip->id;
 	ae->last_seen = c->now;
 	c->w->stats.affinity_installs++;
 }
@@ -394,22 +405,17 @@ ha_install_pin(struct eqx_dp_ctx *c, const struct eqx_flow_event *ev)
 	const struct eqx_vip *vip = eqx_state_vip_by_id(c->st, ev->vip);
 	uint32_t seen = c->now > ev->age_s ? c->now - ev->age_s : 0;
 	struct flow_entry *ae;
-	struct flow_key ak;
 	bool fresh;
 
 	if (vip == NULL || vip->affinity != CFG_AFFINITY_CLIENT_IP) {
 		c->w->stats.ha_installs_stale++;
 		return;
 	}
-	key_set(&ak, ev->key.family, 0, ev->key.src, vip->addr, 0, vip->port);
-	ak.dport = vip->id;
-	ae = flow_lookup_or_insert(c->w->affinity, &ak, flow_hash(&ak), c->now, false, &fresh);
+	ae = affinity_pin(c, vip, ev->key.family, ev->key.src, ev->backend, &fresh);
 	if (ae == NULL) {
 		c->w->stats.ha_installs_refused++;
 		return;
 	}
-	ae->backend = ev->backend;
-	ae->vip = vip->id;
 	if (fresh || (int32_t)(seen - ae->last_seen) > 0)
 		ae->last_seen = seen;
 	c->w->stats.ha_installs++;
@@ -693,8 +699,12 @@ balance_miss(struct eqx_dp_ctx *c, struct pending *pd, struct flow_entry *e)
 	flow_touch(e, h->tcp_flags, c->now);
 	if (unlikely(w->ha_events != NULL))
 		ha_flow_event(w, EQX_FEV_CREATED, &pd->key, e);
-	/* During a transition the owner learns a new flow the previous generation would move. */
-	if (unlikely(pd->vip->prev_maglev != NULL) && c->st->cluster) {
+	/*
+	 * During a transition the owner learns a new flow the previous generation
+	 * would move. Affinity VIPs are never asked about (cluster_ask): no record.
+	 */
+	if (unlikely(pd->vip->prev_maglev != NULL) && c->st->cluster &&
+	    pd->vip->affinity != CFG_AFFINITY_CLIENT_IP) {
 		const struct eqx_backend *pb = cluster_prev_choice(c, pd->vip, pd->hash);
 
 		if (pb != b)
@@ -1012,13 +1022,13 @@ ha_not_serving(struct eqx_dp_ctx *c, struct rte_mbuf *m)
 	const struct eqx_app *app = c->app;
 	uint8_t *d = rte_pktmbuf_mtod(m, uint8_t *);
 	uint16_t p = app->ha_fwd_port;
+	uint64_t peer = __atomic_load_n(&app->ha_fwd_mac, __ATOMIC_ACQUIRE);
 
-	if (c->ha_mode != EQX_HA_FORWARD || p >= app->n_ports ||
-	    memcmp(d + 6, app->ha_fwd_mac.addr_bytes, 6) == 0) {
+	if (c->ha_mode != EQX_HA_FORWARD || p >= app->n_ports || memcmp(d + 6, &peer, 6) == 0) {
 		drop(c, EQX_DROP_HA_NOT_SERVING, m);
 		return;
 	}
-	memcpy(d, app->ha_fwd_mac.addr_bytes, 6);
+	memcpy(d, &peer, 6);
 	memcpy(d + 6, app->ports[p].mac.addr_bytes, 6);
 	m->ol_flags = 0;
 	c->w->stats.ha_forwarded++;

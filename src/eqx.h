@@ -365,11 +365,12 @@ struct eqx_app {
 	/*
 	 * HA: enum eqx_ha_mode, read by every worker once a loop; with
 	 * EQX_HA_FORWARD, VIP frames go out of port ha_fwd_port to ha_fwd_mac
-	 * (written before the mode).
+	 * (its first 6 bytes: one atomic store, since it changes while workers
+	 * forward; written before the mode).
 	 */
 	volatile uint8_t ha_mode;
 	uint16_t ha_fwd_port;
-	struct rte_ether_addr ha_fwd_mac;
+	uint64_t ha_fwd_mac;
 
 	/*
 	 * Distributed mode, for the next state built (control lcore): the

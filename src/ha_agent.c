@@ -1138,8 +1138,11 @@ on_datagram(struct eqx_app *app, const struct eqx_udp_dgram *d, void *arg)
 	if (ha_node_rx(ha.node, now, d->data, d->len, &ha.acts) == HA_WIRE_OK &&
 	    (!ha.peer_mac_known || memcmp(ha.peer_mac, d->src_mac, 6) != 0)) {
 		/* Only an authenticated datagram says where the peer is. */
+		uint64_t mac = 0;
+
 		memcpy(ha.peer_mac, d->src_mac, 6);
-		memcpy(app->ha_fwd_mac.addr_bytes, d->src_mac, 6);
+		memcpy(&mac, d->src_mac, 6);
+		__atomic_store_n(&app->ha_fwd_mac, mac, __ATOMIC_RELEASE);
 		ha.peer_mac_known = true;
 	}
 	apply(app, now);

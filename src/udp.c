@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <string.h>
 
+#include "agent.h"
 #include "control.h"
 #include "udp.h"
 
@@ -84,7 +85,7 @@ eqx_udp_rx(struct eqx_app *app, struct rte_mbuf *m, const struct net_hdrs *h)
 	memcpy(dg.src_mac, d + 6, 6);
 	dg.data = d + h->l4_off + 8;
 	dg.len = udp_len - 8;
-	dg.rx_tsc = *RTE_MBUF_DYNFIELD(m, eqx_stamp_offset, const uint64_t *);
+	dg.rx_tsc = eqx_rx_tsc(m);
 	eqx_ctl_stats.udp_rx++;
 	services[i].fn(app, &dg, services[i].arg);
 	rte_pktmbuf_free(m);
