@@ -540,7 +540,7 @@ rx_body(struct cluster_node *n, uint64_t now, int idx, const struct cluster_wire
 	case CLUSTER_MSG_ACK:
 		rc = cluster_wire_ack_decode(body, h->len, h->count, sack);
 		if (rc == 0)
-			cluster_stream_rx_sack(p->stream, now, sack, h->count);
+			cluster_stream_rx_sack(p->stream, now, h->ack_stream, sack, h->count);
 		return rc;
 	case CLUSTER_MSG_QUERY:
 		return rx_query(n, idx, body, h->len, h->count);

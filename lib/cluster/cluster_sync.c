@@ -332,11 +332,14 @@ flag(struct cluster_stream *s, uint64_t seq)
 }
 
 void
-cluster_stream_rx_sack(struct cluster_stream *s, uint64_t now, const struct cluster_sack *r,
-		       unsigned int n)
+cluster_stream_rx_sack(struct cluster_stream *s, uint64_t now, uint64_t ack_stream,
+		       const struct cluster_sack *r, unsigned int n)
 {
 	uint64_t top_tx = 0, top_seq = 0, q, lo, hi;
 	unsigned int i;
+
+	if (ack_stream != s->id)
+		return;
 
 	for (i = 0; i < n; i++) {
 		lo = r[i].first > s->base ? r[i].first : s->base;

@@ -111,9 +111,12 @@ void cluster_stream_reset_tx(struct cluster_stream *s, uint64_t now);
 /* The ack fields of a datagram from the peer (every type). */
 void cluster_stream_rx_ackhdr(struct cluster_stream *s, uint64_t now, uint64_t ack_stream,
 			      uint64_t ack);
-/* An ACK datagram's ranges (after its header's fields). */
-void cluster_stream_rx_sack(struct cluster_stream *s, uint64_t now, const struct cluster_sack *r,
-			    unsigned int n);
+/*
+ * An ACK datagram's ranges (after its header's fields), for stream ack_stream:
+ * another stream's (ours before a reset) are ignored, as their numbers are not ours.
+ */
+void cluster_stream_rx_sack(struct cluster_stream *s, uint64_t now, uint64_t ack_stream,
+			    const struct cluster_sack *r, unsigned int n);
 
 /*
  * A PUSH from the peer (decoded, every item checked): records delivered in

@@ -837,7 +837,7 @@ START_TEST(stream_reorder_duplicates)
 					cluster_stream_rx_ackhdr(a, now, st, ak);
 					count = (uint8_t)cluster_stream_sack(b, sack,
 									     CLUSTER_WIRE_SACK_MAX);
-					cluster_stream_rx_sack(a, now, sack, count);
+					cluster_stream_rx_sack(a, now, st, sack, count);
 				}
 			}
 		}
@@ -854,7 +854,7 @@ START_TEST(stream_reorder_duplicates)
 		cluster_stream_ackhdr(b, &st, &ak);
 		cluster_stream_rx_ackhdr(a, now, st, ak);
 		count = (uint8_t)cluster_stream_sack(b, sack, CLUSTER_WIRE_SACK_MAX);
-		cluster_stream_rx_sack(a, now, sack, count);
+		cluster_stream_rx_sack(a, now, st, sack, count);
 	}
 	ck_assert_uint_eq(cluster_stream_backlog(a), 0);
 	ck_assert_uint_eq(log.bad, 0);
@@ -874,6 +874,19 @@ START_TEST(stream_reorder_duplicates)
 	ck_assert_uint_eq(cluster_stream_rx_push(b, now, &m, cnt[0], stream_deliver, &log), 1);
 	ck_assert_uint_eq(log.bad, 0);
 	ck_assert_uint_eq(cluster_stream_stats(b)->rx_resets, 1);
+	/*
+	 * A late SACK of the old stream (st; its numbers start at 1 too) marks
+	 * nothing of the new one: the record is sent again when its timer runs out.
+	 */
+	sack[0].first = 1;
+	sack[0].count = 1;
+	cluster_stream_rx_sack(a, now, st, sack, 1);
+	ck_assert_uint_eq(cluster_stream_backlog(a), 1);
+	i = (unsigned int)cluster_stream_stats(a)->resent;
+	now += MS(10000);
+	cluster_stream_tick(a, now);
+	ck_assert_uint_gt(cluster_stream_tx(a, now, pend[0], 1336, 41, &cnt[0]), 0);
+	ck_assert_uint_eq(cluster_stream_stats(a)->resent, i + 1);
 	cluster_stream_free(a);
 	cluster_stream_free(b);
 }
