@@ -53,6 +53,7 @@
 #include "ha/ha.h"
 #include "ha/ha_store.h"
 #include "ha_agent.h"
+#include "lisp/lisp_state.h"
 #include "lisp_agent.h"
 #include "maglev/maglev.h"
 #include "udp.h"
@@ -492,7 +493,7 @@ lisp_chunk_rx(struct eqx_app *app, const struct ha_rec *r)
 	n -= LISP_CHUNK_HDR;
 	if (off == 0) {
 		free(ha.lisp_rx);
-		ha.lisp_rx = total <= (64u << 20) ? malloc(total) : NULL;
+		ha.lisp_rx = total <= LISP_STATE_MAX_BYTES ? malloc(total) : NULL;
 		ha.lisp_rx_id = id;
 		ha.lisp_rx_total = total;
 		ha.lisp_rx_got = 0;
@@ -566,7 +567,13 @@ deliver(void *arg, uint64_t seq, const struct ha_rec *r)
 		return;
 	}
 	case HA_REC_BLOB:
-		lisp_chunk_rx(app, r);
+		/*
+		 * A box that serves keeps the registrations its own ETRs made: in a
+		 * split brain the two would otherwise replace each other's table
+		 * with their own, back and forth, and lose what either learned.
+		 */
+		if (!ha.serving)
+			lisp_chunk_rx(app, r);
 		return;
 	case HA_REC_FLOW_ADD:
 	case HA_REC_FLOW_DEL:

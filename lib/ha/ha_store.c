@@ -67,17 +67,6 @@ ent_at(const struct ha_store *s, uint32_t idx)
 	return &s->chunks[idx >> CHUNK_SHIFT][idx & (CHUNK - 1)];
 }
 
-static inline uint32_t
-ent_idx(const struct ha_store *s, const struct ha_store_ent *e)
-{
-	uint32_t c;
-
-	for (c = 0; c < s->n_chunks; c++)
-		if (s->chunks[c] != NULL && e >= s->chunks[c] && e < s->chunks[c] + CHUNK)
-			return (c << CHUNK_SHIFT) | (uint32_t)(e - s->chunks[c]);
-	return UINT32_MAX;
-}
-
 struct ha_store *
 ha_store_create(uint32_t capacity)
 {
@@ -216,17 +205,21 @@ ha_store_set(struct ha_store *s, struct ha_store_ent *e, uint16_t vip, uint64_t 
 void
 ha_store_del(struct ha_store *s, struct ha_store_ent *e)
 {
-	uint32_t idx = ent_idx(s, e);
+	uint32_t idx = UINT32_MAX;
 	uint32_t *p;
 
-	if (idx == UINT32_MAX || e->kind == 0)
+	if (e->kind == 0)
 		return;
+	/* Its index is where its bucket's chain names it: unlink it there. */
 	for (p = &s->buckets[e->hash & s->bmask]; *p != 0; p = &ent_at(s, *p - 1)->next) {
-		if (*p == idx + 1) {
+		if (ent_at(s, *p - 1) == e) {
+			idx = *p - 1;
 			*p = e->next;
 			break;
 		}
 	}
+	if (idx == UINT32_MAX)
+		return;
 	s->digest -= digest_term(e);
 	s->count[e->kind]--;
 	s->st.deletes++;

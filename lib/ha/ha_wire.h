@@ -94,18 +94,23 @@
  *
  * FLOW_ADD / FLOW_DEL: 40 bytes (IPv4), 64 (IPv6)
  *   0  type | flags | length (2)
- *   4  vip id (2) | proto (1) | state (1, enum flow_state)
- *   8  backend id (4)
+ *   4  vip (2) | proto (1) | state (1, enum flow_state)
+ *   8  backend (4)
  *  12  sport (2) | dport (2)
  *  16  age ms (4)         since the flow's last packet when the record was made
  *  20  entry flags (1) | reserved (3)
- *  24  opaque (8)         carried for the caller, zero today (the flow entry has no such word)
+ *  24  opaque (8)         carried for the caller
+ * The library carries vip, backend and opaque as given. equinox's HA agent
+ * puts references there that both boxes compute alike from the config
+ * (box-local ids differ): vip a 16-bit hash of the VIP's address, protocol
+ * and port; opaque the 64-bit hash of VIP and backend address, and backend
+ * its low 32 bits (src/ha_agent.c, vip_ref_of and backend_ref_of).
  *  32  src (4|16) | dst (4|16)
  *
  * AFFINITY: 20 bytes (IPv4 client), 32 (IPv6)
  *   0  type | flags | length (2)
- *   4  vip id (2) | reserved (2)
- *   8  backend id (4)
+ *   4  vip (2) | reserved (2)
+ *   8  backend (4)         (the same references as in FLOW_ADD)
  *  12  age ms (4)
  *  16  client address (4|16)
  *
