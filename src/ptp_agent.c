@@ -532,30 +532,18 @@ find_app_port(const struct eqx_app *app, const char *name)
 static char *
 ptp_section_text(const struct cfg *cfg)
 {
-	char *buf = NULL;
+	char *buf = NULL, *ptp = cfg_dump_ptp(cfg);
 	size_t len = 0;
-	FILE *f = open_memstream(&buf, &len);
+	FILE *f = ptp != NULL ? open_memstream(&buf, &len) : NULL;
 	unsigned int i, j;
 
-	if (f == NULL)
+	if (f == NULL) {
+		free(ptp);
 		return NULL;
-	fprintf(f, "%d %d %d %d %d %s %g %g %" PRId64 " %" PRId64 " %d %" PRId64 " %g\n",
-		cfg->ptp.domain, cfg->ptp.transport, cfg->ptp.timestamping, cfg->ptp.priority1,
-		cfg->ptp.priority2, cfg->ptp.chrony_socket, cfg->ptp.servo.kp, cfg->ptp.servo.ki,
-		cfg->ptp.servo.step_threshold_ns, cfg->ptp.servo.first_step_threshold_ns,
-		cfg->ptp.clock.system_clock, cfg->ptp.clock.initial_offset_ns,
-		cfg->ptp.clock.initial_freq_ppb);
-	for (i = 0; i < cfg->ptp.n_ports; i++) {
-		const struct cfg_ptp_port *pp = &cfg->ptp.ports[i];
-
-		fprintf(f, "%s %d %d %d %" PRId64 " %u:", pp->port, pp->role, pp->log_sync_interval,
-			pp->log_announce_interval, pp->delay_asymmetry_ns, pp->vlan);
-		for (j = 0; j < pp->n_mpls_tx; j++)
-			fprintf(f, " t%u", pp->mpls_tx_labels[j]);
-		for (j = 0; j < pp->n_mpls_rx; j++)
-			fprintf(f, " r%u", pp->mpls_rx_labels[j]);
-		fprintf(f, "\n");
 	}
+	/* The section as the config dump shows it, and the port addresses it sends from. */
+	fprintf(f, "%s\n", ptp);
+	free(ptp);
 	for (i = 0; i < cfg->n_ports; i++)
 		for (j = 0; j < cfg->ports[i].n_addresses; j++)
 			fprintf(f, "%u %u %08x\n", i, cfg->ports[i].addresses[j].addr.family,
@@ -652,21 +640,24 @@ kstamps_open(struct eqx_app *app)
 
 	for (i = 0; i < ag.p.n_ports; i++) {
 		const char *dev = app->cfg->ports[ag.app_port[i]].device;
+		const struct cfg_ptp_port *pp = &app->cfg->ptp.ports[i];
 
 		ag.kstamps[i] = false;
 		ag.ks[i].fd = -1;
 		if (ag.ts != TS_SOFTWARE || (want != CFG_PTP_SW_AUTO && want != CFG_PTP_SW_KERNEL))
 			continue;
-		if (!eqx_device_ifname(dev, ifname)) {
+		/* Only where the kernel's taps see both directions as they are (ptp_kstamp.h). */
+		if ((strncmp(dev, "net_af_packet", 13) != 0 && strncmp(dev, "net_pcap", 8) != 0) ||
+		    !eqx_device_ifname(dev, ifname)) {
 			if (want == CFG_PTP_SW_AUTO)
 				continue;
 			PTP_LOG(ERR,
-				"ptp.software_stamps is \"kernel\" but port %s (\"%s\") has no "
-				"kernel interface (iface=)",
+				"ptp.software_stamps is \"kernel\" but port %s (\"%s\") is not "
+				"net_af_packet or net_pcap on a kernel interface (iface=)",
 				ag.port_name[i], dev);
 			return -EINVAL;
 		}
-		rc = ptp_kstamp_open(&ag.ks[i], ifname);
+		rc = ptp_kstamp_open(&ag.ks[i], ifname, pp->n_mpls_tx > 0 || pp->n_mpls_rx > 0);
 		if (rc != 0) {
 			rte_log(want == CFG_PTP_SW_KERNEL ? RTE_LOG_ERR : RTE_LOG_WARNING,
 				eqx_logtype_ptp,
@@ -984,7 +975,7 @@ ks_tx_give(unsigned int i, uint64_t tsc)
 static void
 ks_tx_poll(uint64_t now_tsc)
 {
-	uint8_t hdr[PTP_HDR_LEN] = { 0 };
+	uint8_t source[10];
 	unsigned int i;
 	uint64_t ns;
 
@@ -994,15 +985,12 @@ ks_tx_poll(uint64_t now_tsc)
 
 		if (!h->busy)
 			continue;
-		/* The header fields the kernel's copy is matched on. */
-		hdr[0] = h->type;
-		memcpy(hdr + 20, id->clock.id, 8);
-		hdr[28] = (uint8_t)(id->port >> 8);
-		hdr[29] = (uint8_t)id->port;
-		hdr[30] = (uint8_t)(h->seq >> 8);
-		hdr[31] = (uint8_t)h->seq;
+		/* Our sourcePortIdentity, as on the wire. */
+		memcpy(source, id->clock.id, 8);
+		source[8] = (uint8_t)(id->port >> 8);
+		source[9] = (uint8_t)id->port;
 		ptp_kstamp_drain(&ag.ks[i]);
-		if (ptp_kstamp_find(&ag.ks[i], true, hdr, &ns)) {
+		if (ptp_kstamp_find(&ag.ks[i], true, h->type, h->seq, source, &ns)) {
 			ag.ctr.tx_kernel_stamps++;
 			ks_tx_give(i, realtime_to_tsc(ns));
 		} else if (now_tsc >= h->deadline_tsc) {
@@ -1031,6 +1019,18 @@ reference_poll(uint64_t now_tsc)
 		ag.ctr.reference_samples++;
 }
 
+/* A TX stamp of ours not in yet (NIC latch or kernel copy, each bounded by its deadline)? */
+static bool
+tx_stamp_pending(void)
+{
+	unsigned int i;
+
+	for (i = 0; i < ag.p.n_ports; i++)
+		if (ag.hw_tx[i].busy || ag.ks_tx[i].busy)
+			return true;
+	return false;
+}
+
 static void
 agent_poll(struct eqx_app *app, uint64_t now_tsc)
 {
@@ -1047,7 +1047,9 @@ agent_poll(struct eqx_app *app, uint64_t now_tsc)
 	} else {
 		ks_tx_poll(now_tsc);
 	}
-	rx_flush();
+	/* The answer to a Delay_Req of ours waits for that Delay_Req's TX stamp. */
+	if (!tx_stamp_pending())
+		rx_flush();
 	now = counter_at(now_tsc);
 	if (now >= ptp_next_deadline(&ag.p))
 		ptp_tick(&ag.p, now);
@@ -1104,7 +1106,8 @@ kernel_rx_tsc(const struct rte_mbuf *m, unsigned int i)
 	    fi.msg_len < PTP_HDR_LEN || !ptp_msg_is_event(f[fi.msg_off] & 0x0f))
 		return 0;
 	ptp_kstamp_drain(&ag.ks[i]);
-	if (!ptp_kstamp_find(&ag.ks[i], false, f + fi.msg_off, &ns)) {
+	if (!ptp_kstamp_find(&ag.ks[i], false, f[fi.msg_off] & 0x0f, net_get16(f + fi.msg_off + 30),
+			     f + fi.msg_off + 20, &ns)) {
 		ag.ctr.rx_kernel_stamp_missing++;
 		return 0;
 	}

@@ -21,18 +21,14 @@
 #define SNAP_LEN 256
 /* The socket's receive buffer: PTP comes at most a few hundred frames a second. */
 #define RCVBUF_BYTES (256 * 1024)
-#define ETHERTYPE_PTP 0x88f7
-#define ETHERTYPE_VLAN 0x8100
-#define ETHERTYPE_MPLS 0x8847
-#define ETHERTYPE_IPV4 0x0800
-#define PTP_EVENT_PORT 319
 
 /*
  * Classic BPF: pass PTP over Ethernet (event or not: the type is checked
- * after), anything labelled (MPLS: the stack is walked after), and IPv4/UDP
- * to port 319 that is not a fragment, untagged or behind one inline tag (a
- * tag the kernel took off into the frame's metadata is not in the data the
- * filter sees). Everything else never reaches the socket.
+ * after), labelled frames (MPLS: the stack is walked after; only on a port
+ * whose PTP path has labels, see ptp_kstamp_open), and IPv4/UDP to port 319
+ * that is not a fragment, untagged or behind one inline tag (a tag the
+ * kernel took off into the frame's metadata is not in the data the filter
+ * sees). Everything else never reaches the socket.
  */
 enum {
 	F_ET,
@@ -49,6 +45,7 @@ enum {
 	F_IS_319,
 	F_V_ET,
 	F_V_IS_PTP,
+	F_V_IS_MPLS,
 	F_V_IS_IP,
 	F_V_PROTO,
 	F_V_IS_UDP,
@@ -65,45 +62,58 @@ enum {
 
 static const struct sock_filter ptp_event_filter[F_LEN] = {
 	[F_ET] = BPF_STMT(BPF_LD | BPF_H | BPF_ABS, 12),
-	[F_IS_VLAN] = BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, ETHERTYPE_VLAN, TO(F_IS_VLAN, F_V_ET), 0),
-	[F_IS_PTP] = BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, ETHERTYPE_PTP, TO(F_IS_PTP, F_ACCEPT), 0),
+	[F_IS_VLAN] =
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, NET_ETHERTYPE_VLAN, TO(F_IS_VLAN, F_V_ET), 0),
+	[F_IS_PTP] =
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, NET_ETHERTYPE_PTP, TO(F_IS_PTP, F_ACCEPT), 0),
 	[F_IS_MPLS] =
-		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, ETHERTYPE_MPLS, TO(F_IS_MPLS, F_ACCEPT), 0),
-	[F_IS_IP] = BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, ETHERTYPE_IPV4, 0, TO(F_IS_IP, F_DROP)),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, NET_ETHERTYPE_MPLS, TO(F_IS_MPLS, F_ACCEPT), 0),
+	[F_IS_IP] = BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, NET_ETHERTYPE_IP4, 0, TO(F_IS_IP, F_DROP)),
 	[F_PROTO] = BPF_STMT(BPF_LD | BPF_B | BPF_ABS, 14 + 9),
 	[F_IS_UDP] = BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, IPPROTO_UDP, 0, TO(F_IS_UDP, F_DROP)),
 	[F_FRAG] = BPF_STMT(BPF_LD | BPF_H | BPF_ABS, 14 + 6),
 	[F_IS_FRAG] = BPF_JUMP(BPF_JMP | BPF_JSET | BPF_K, 0x3fff, TO(F_IS_FRAG, F_DROP), 0),
 	[F_IHL] = BPF_STMT(BPF_LDX | BPF_B | BPF_MSH, 14),
 	[F_DPORT] = BPF_STMT(BPF_LD | BPF_H | BPF_IND, 14 + 2),
-	[F_IS_319] = BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, PTP_EVENT_PORT, TO(F_IS_319, F_ACCEPT),
+	[F_IS_319] = BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, PTP_UDP_EVENT_PORT, TO(F_IS_319, F_ACCEPT),
 			      TO(F_IS_319, F_DROP)),
 	[F_V_ET] = BPF_STMT(BPF_LD | BPF_H | BPF_ABS, 16),
 	[F_V_IS_PTP] =
-		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, ETHERTYPE_PTP, TO(F_V_IS_PTP, F_ACCEPT), 0),
-	[F_V_IS_IP] = BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, ETHERTYPE_IPV4, 0, TO(F_V_IS_IP, F_DROP)),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, NET_ETHERTYPE_PTP, TO(F_V_IS_PTP, F_ACCEPT), 0),
+	[F_V_IS_MPLS] = BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, NET_ETHERTYPE_MPLS,
+				 TO(F_V_IS_MPLS, F_ACCEPT), 0),
+	[F_V_IS_IP] =
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, NET_ETHERTYPE_IP4, 0, TO(F_V_IS_IP, F_DROP)),
 	[F_V_PROTO] = BPF_STMT(BPF_LD | BPF_B | BPF_ABS, 18 + 9),
 	[F_V_IS_UDP] = BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, IPPROTO_UDP, 0, TO(F_V_IS_UDP, F_DROP)),
 	[F_V_FRAG] = BPF_STMT(BPF_LD | BPF_H | BPF_ABS, 18 + 6),
 	[F_V_IS_FRAG] = BPF_JUMP(BPF_JMP | BPF_JSET | BPF_K, 0x3fff, TO(F_V_IS_FRAG, F_DROP), 0),
 	[F_V_IHL] = BPF_STMT(BPF_LDX | BPF_B | BPF_MSH, 18),
 	[F_V_DPORT] = BPF_STMT(BPF_LD | BPF_H | BPF_IND, 18 + 2),
-	[F_V_IS_319] = BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, PTP_EVENT_PORT, TO(F_V_IS_319, F_ACCEPT),
-				TO(F_V_IS_319, F_DROP)),
+	[F_V_IS_319] = BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, PTP_UDP_EVENT_PORT,
+				TO(F_V_IS_319, F_ACCEPT), TO(F_V_IS_319, F_DROP)),
 	[F_ACCEPT] = BPF_STMT(BPF_RET | BPF_K, SNAP_LEN),
 	[F_DROP] = BPF_STMT(BPF_RET | BPF_K, 0),
 };
 
 int
-ptp_kstamp_open(struct ptp_kstamp *k, const char *ifname)
+ptp_kstamp_open(struct ptp_kstamp *k, const char *ifname, bool mpls)
 {
-	struct sock_fprog prog = { .len = F_LEN, .filter = (struct sock_filter *)ptp_event_filter };
+	struct sock_filter filter[F_LEN];
+	struct sock_fprog prog = { .len = F_LEN, .filter = filter };
 	struct sockaddr_ll sll = { .sll_family = AF_PACKET };
 	int one = 1, rcvbuf = RCVBUF_BYTES, fd, rc;
 	unsigned int ifindex;
 
 	memset(k, 0, sizeof(*k));
 	k->fd = -1;
+	memcpy(filter, ptp_event_filter, sizeof(filter));
+	if (!mpls) {
+		/* Without labels on the path, a labelled frame is not ours: its test falls through.
+		 */
+		filter[F_IS_MPLS].jt = 0;
+		filter[F_V_IS_MPLS].jt = 0;
+	}
 	snprintf(k->ifname, sizeof(k->ifname), "%s", ifname);
 	ifindex = if_nametoindex(ifname);
 	if (ifindex == 0)
@@ -195,10 +205,9 @@ ptp_kstamp_drain(struct ptp_kstamp *k)
 }
 
 bool
-ptp_kstamp_find(const struct ptp_kstamp *k, bool out, const uint8_t *msg, uint64_t *ns)
+ptp_kstamp_find(const struct ptp_kstamp *k, bool out, uint8_t type, uint16_t seq,
+		const uint8_t source[10], uint64_t *ns)
 {
-	uint8_t type = msg[0] & 0x0f;
-	uint16_t seq = net_get16(msg + 30);
 	unsigned int i;
 
 	/* Newest first: a sequenceId repeats only after 65536 messages. */
@@ -207,7 +216,7 @@ ptp_kstamp_find(const struct ptp_kstamp *k, bool out, const uint8_t *msg, uint64
 			&k->e[(k->next + PTP_KSTAMP_KEEP - 1 - i) % PTP_KSTAMP_KEEP];
 
 		if (e->ns != 0 && e->out == out && e->type == type && e->seq == seq &&
-		    memcmp(e->source, msg + 20, sizeof(e->source)) == 0) {
+		    memcmp(e->source, source, sizeof(e->source)) == 0) {
 			*ns = e->ns;
 			return true;
 		}

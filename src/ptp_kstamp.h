@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * Kernel software timestamps for a PTP port that sits on a kernel interface
- * (net_af_packet, net_af_xdp, net_pcap or net_tap on `iface=`).
+ * through net_af_packet or net_pcap (`iface=`). Not net_af_xdp (its frames
+ * and sends bypass the kernel's taps) nor net_tap (the kernel sees the PMD's
+ * sends as received: the directions are swapped).
  *
  * DPDK 22.11's net_af_packet hands no RX timestamp up, and a TSC read in the
  * worker is 10-20 us away from the time the kernel moved the frame. The
@@ -50,19 +52,22 @@ struct ptp_kstamp {
 };
 
 /*
- * Open the socket on ifname (in this process's network namespace). Returns
- * 0, or -errno (the interface does not exist, no CAP_NET_RAW, ...).
+ * Open the socket on ifname (in this process's network namespace); mpls when
+ * the port's PTP path carries labels (else labelled frames are not copied).
+ * Returns 0, or -errno (the interface does not exist, no CAP_NET_RAW, ...).
  */
-int ptp_kstamp_open(struct ptp_kstamp *k, const char *ifname);
+int ptp_kstamp_open(struct ptp_kstamp *k, const char *ifname, bool mpls);
 void ptp_kstamp_close(struct ptp_kstamp *k);
 
 /* Read everything queued on the socket into the recent entries. */
 void ptp_kstamp_drain(struct ptp_kstamp *k);
 
 /*
- * The kernel's time of the event message msg (its PTP header, at least 34
- * bytes) in the direction out, into *ns; false when none is known.
+ * The kernel's time of the event message of this type, sequenceId and
+ * sourcePortIdentity (its 10 bytes as on the wire) in the direction out,
+ * into *ns; false when none is known.
  */
-bool ptp_kstamp_find(const struct ptp_kstamp *k, bool out, const uint8_t *msg, uint64_t *ns);
+bool ptp_kstamp_find(const struct ptp_kstamp *k, bool out, uint8_t type, uint16_t seq,
+		     const uint8_t source[10], uint64_t *ns);
 
 #endif /* EQX_PTP_KSTAMP_H */

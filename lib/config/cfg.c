@@ -647,6 +647,19 @@ cfg_dump_vips(const struct cfg *c)
 	return text;
 }
 
+char *
+cfg_dump_ptp(const struct cfg *c)
+{
+	struct dump d = { .nomem = false };
+	json_t *o = dump_ptp(&d, c);
+	char *text = NULL;
+
+	if (o != NULL && !d.nomem)
+		text = json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS | JSON_REAL_PRECISION(17));
+	json_decref(o);
+	return text;
+}
+
 struct cfg *
 cfg_with_vips(const struct cfg *c, const char *vips, size_t len, struct cfg_errors *errs)
 {

@@ -355,6 +355,9 @@ char *cfg_dump(const struct cfg *c);
  */
 char *cfg_dump_vips(const struct cfg *c);
 
+/* The ptp section of c alone, as cfg_dump shows it, compact with sorted keys. */
+char *cfg_dump_ptp(const struct cfg *c);
+
 /*
  * A new model: the tree c was loaded from with its "vips" replaced by the
  * JSON array text vips (as cfg_dump_vips writes it), validated as a whole

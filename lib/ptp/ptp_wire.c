@@ -558,7 +558,7 @@ ptp_event_locate(const uint8_t *f, uint32_t len)
 	if (len < 14)
 		return -1;
 	et = net_get16(f + off);
-	while ((et == NET_ETHERTYPE_VLAN || et == 0x88a8) && off + 6 <= len) {
+	while ((et == NET_ETHERTYPE_VLAN || et == NET_ETHERTYPE_QINQ) && off + 6 <= len) {
 		off += 4;
 		et = net_get16(f + off);
 	}
