@@ -303,6 +303,7 @@ commit(struct eqx_app *app, const struct cluster_action *a)
 	if (c == NULL || cl.prepared_gen != a->gen) {
 		cl.st.gen_apply_failed++;
 		CL_LOG(ERR, "generation %u committed but not prepared here", a->gen);
+		cluster_node_gen_apply_failed(cl.node, a->gen, &cl.acts);
 		return;
 	}
 	cl.prepared = NULL;
@@ -319,6 +320,8 @@ commit(struct eqx_app *app, const struct cluster_action *a)
 			CL_LOG(ERR, "generation %u not applied: %s", a->gen, errs->msg[i]);
 		app->cluster_prev = EQX_CL_PREV_KEEP;
 		cl.st.gen_apply_failed++;
+		/* Not balancing on a table that is not the cluster's: out of service. */
+		cluster_node_gen_apply_failed(cl.node, a->gen, &cl.acts);
 	} else {
 		cl.applied_gen = a->gen;
 		cl.st.gen_applied++;

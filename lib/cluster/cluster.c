@@ -243,6 +243,12 @@ cluster_node_gen_propose(struct cluster_node *n, uint64_t now, const uint8_t *bl
 	return rc;
 }
 
+void
+cluster_node_gen_apply_failed(struct cluster_node *n, uint32_t gen, struct cluster_actions *out)
+{
+	cluster_gen_apply_failed(n->gen, gen, out);
+}
+
 int
 cluster_node_gen_prepared(struct cluster_node *n, uint64_t now, uint32_t gen, bool ok,
 			  struct cluster_actions *out)

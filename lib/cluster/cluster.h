@@ -102,6 +102,9 @@ void cluster_node_set_deliver(struct cluster_node *n,
 /* Our config's backend set, as generation 0 (see cluster_gen.h): 0 or -errno. */
 int cluster_node_gen_local(struct cluster_node *n, uint64_t now, const uint8_t *blob, uint32_t len,
 			   struct cluster_actions *out);
+/* The tables of committed generation gen could not be switched to (cluster_gen_apply_failed). */
+void cluster_node_gen_apply_failed(struct cluster_node *n, uint32_t gen,
+				   struct cluster_actions *out);
 /* A change of the backend set: its generation number, or -errno (cluster_gen_propose). */
 int64_t cluster_node_gen_propose(struct cluster_node *n, uint64_t now, const uint8_t *blob,
 				 uint32_t len, struct cluster_actions *out);

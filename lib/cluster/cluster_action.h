@@ -21,12 +21,14 @@
  *   member_up       member (id) is alive (reason: first heartbeat, restarted)
  *   member_down     member (id) is dead (heartbeats missed)
  *   view            the live set changed; gen holds the view number
- *   gen_prepare     build the tables of backend-set blob (blob, blob_len) as
- *                   generation gen, without switching to it, then call
- *                   cluster_node_gen_prepared(gen, ok). The blob stays valid
- *                   until that call or a gen_abort of gen.
+ *   gen_prepare     check that backend-set blob (blob, blob_len) makes a valid
+ *                   config here as generation gen, without switching to it,
+ *                   then call cluster_node_gen_prepared(gen, ok). The blob
+ *                   stays valid until that call or a gen_abort of gen.
  *   gen_commit      switch the workers to generation gen (prepared before); keep
- *                   the previous one for the transition window
+ *                   the previous one for the transition window. When the
+ *                   switch fails, call cluster_node_gen_apply_failed(gen): the
+ *                   node goes out of service until a later generation
  *   gen_abort       drop the prepared tables of gen (reason says why)
  *   transition_end  the window after generation gen's commit is over: drop
  *                   every older generation

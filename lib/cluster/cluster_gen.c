@@ -84,6 +84,7 @@ struct cluster_gen {
 	uint64_t need_at; /* next NEED while behind */
 	bool starting;
 	bool in_service;
+	bool apply_failed; /* the caller could not switch to cur: out of service until the next */
 	uint8_t reason;
 	struct gen_peer peer[CLUSTER_MAX_MEMBERS];
 	struct cluster_gen_stats st;
@@ -175,6 +176,8 @@ evaluate(struct cluster_gen *g, struct cluster_actions *out)
 		reason = CLUSTER_REASON_STARTING;
 	else if (!g->cur_set)
 		reason = CLUSTER_REASON_NO_CONFIG;
+	else if (g->apply_failed)
+		reason = CLUSTER_REASON_APPLY_FAILED;
 	else if (!id_eq(&g->cur, &g->known))
 		reason = g->inc.state == INC_FAILED && id_eq(&g->inc.id, &g->known)
 				 ? CLUSTER_REASON_APPLY_FAILED
@@ -332,6 +335,7 @@ commit_inc(struct cluster_gen *g, uint64_t now, uint8_t reason, struct cluster_a
 	g->cur_len = g->inc.total;
 	g->cur = g->inc.id;
 	g->cur_set = true;
+	g->apply_failed = false;
 	g->inc.state = INC_NONE;
 	if (cluster_gen_id_cmp(&g->cur, &g->known) > 0) {
 		g->known = g->cur;
@@ -421,6 +425,16 @@ check_commit(struct cluster_gen *g, uint64_t now, struct cluster_actions *out)
 	}
 	prop_end(g);
 	commit_inc(g, now, CLUSTER_REASON_COMMITTED, out);
+}
+
+void
+cluster_gen_apply_failed(struct cluster_gen *g, uint32_t gen, struct cluster_actions *out)
+{
+	if (!g->cur_set || g->cur.gen != gen)
+		return;
+	g->apply_failed = true;
+	g->st.apply_failed++;
+	evaluate(g, out);
 }
 
 int

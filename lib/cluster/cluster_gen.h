@@ -72,6 +72,7 @@ struct cluster_gen_stats {
 	uint64_t aborted;
 	uint64_t superseded; /* our proposals that lost */
 	uint64_t prepare_failed;
+	uint64_t apply_failed; /* committed here, but the caller could not switch */
 	uint64_t chunks_sent;
 	uint64_t chunks_received;
 	uint64_t bad_digest; /* reassembled blobs whose digest did not match */
@@ -105,6 +106,13 @@ int64_t cluster_gen_propose(struct cluster_gen *g, uint64_t now, uint64_t live, 
 /* The caller prepared (ok) or could not prepare generation gen: 0, -ESTALE. */
 int cluster_gen_prepared(struct cluster_gen *g, uint64_t now, uint32_t gen, bool ok,
 			 struct cluster_actions *out);
+
+/*
+ * The caller could not switch its tables to committed generation gen (the
+ * current one): out of service (reason apply_failed) until a later one is
+ * committed and switched to; nothing else changes.
+ */
+void cluster_gen_apply_failed(struct cluster_gen *g, uint32_t gen, struct cluster_actions *out);
 
 /* Received (authenticated, decoded) messages of member idx. */
 void cluster_gen_rx_propose(struct cluster_gen *g, uint64_t now, int idx,

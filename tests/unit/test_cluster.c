@@ -1717,6 +1717,19 @@ START_TEST(gen_agreement_with_a_laggard)
 	sim_run(s, MS(500));
 	gen_check_all(s, 4, blob2, 2000);
 	ck_assert_uint_eq(cluster_gen_stats(cluster_node_gen(s->node[1].n))->prepare_failed, 1);
+	/* Prepared and committed, but its tables could not be switched: out until the next. */
+	a.n = 0;
+	cluster_node_gen_apply_failed(s->node[1].n, 4, &a);
+	sim_apply(s, 1, &a);
+	ck_assert(!cluster_node_in_service(s->node[1].n));
+	ck_assert_uint_eq(s->node[1].service_reason, CLUSTER_REASON_APPLY_FAILED);
+	a.n = 0;
+	ck_assert_int_eq(cluster_node_gen_propose(s->node[0].n, s->now, big_blob, 1500, &a), 5);
+	sim_apply(s, 0, &a);
+	sim_run(s, MS(500));
+	gen_check_all(s, 5, big_blob, 1500);
+	ck_assert(cluster_node_in_service(s->node[1].n));
+	ck_assert_uint_eq(cluster_gen_stats(cluster_node_gen(s->node[1].n))->apply_failed, 1);
 	/* Settled: nothing keeps a node ticking (commit resends, holds, catch-up requests). */
 	s->loss_pct = 0;
 	ck_assert_uint_lt(sim_quiet_ticks(s, MS(1000)), 400);
