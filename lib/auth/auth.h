@@ -70,8 +70,9 @@ bool auth_replay_check(struct auth_replay *r, uint64_t seq);
  * of a new epoch means the peer restarted: the epoch becomes its own, the
  * replay window starts over, and the epoch it had is retired (a datagram of
  * a retired epoch is stale, never good again). The last AUTH_RETIRED_EPOCHS
- * are remembered. Check after the MAC, and after the body parsed, so that
- * only authentic and whole datagrams move anything.
+ * are remembered. Check after the MAC, so that only authentic datagrams move
+ * anything (ideally after the body parsed too: lib/cluster does that for
+ * heartbeats only, lib/ha not at all; see their callers).
  */
 #define AUTH_RETIRED_EPOCHS 8
 
